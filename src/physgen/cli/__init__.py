@@ -1,0 +1,1 @@
+"""The ``physgen`` command line: one module per sub-command, thin over the library."""
