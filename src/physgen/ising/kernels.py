@@ -55,6 +55,11 @@ def metropolis_thresholds(temperature: float, J: float, h: float) -> np.ndarray:
     delta_e = 2.0 * s * (J * nn + h)
     with np.errstate(over="ignore"):
         p = np.minimum(1.0, np.exp(-delta_e / temperature))
+    # Moves with dE = 0 are accepted with probability 1/2, not 1. Detailed balance only
+    # needs a symmetric acceptance there, and a certain flip would let deterministic
+    # cycles trap the chain (e.g. row stripes <-> column stripes under checkerboard
+    # updates), which breaks ergodicity.
+    p[delta_e == 0] = 0.5
     return probability_threshold(p)
 
 
@@ -106,34 +111,38 @@ def metropolis_checkerboard(spins, thresholds, rng_state, n_sweeps):
 
 
 @nb.njit(parallel=True, cache=True)
-def metropolis_sequential(spins, thresholds, rng_state, n_sweeps):
-    """Typewriter-order Metropolis sweeps, in place, for any lattice size.
+def metropolis_random_scan(spins, thresholds, rng_state, n_sweeps):
+    """Random-site Metropolis, in place, for any lattice size; a sweep is N attempts.
 
-    Odd sizes cannot be two-coloured on a torus, so each chain is swept in order;
-    chains run in parallel. Uses stream ``rng_state[c, 0]`` of each chain.
+    Odd sizes cannot be two-coloured on a torus. A fixed (typewriter) order is not safe
+    either: it can lock into deterministic cycles, so sites are picked at random, which
+    gives a reversible, ergodic chain. Chains run in parallel; uses ``rng_state[c, 0]``.
     """
     n_chains, height, width = spins.shape
+    n_sites = height * width
     vertical = height > 1
     accepted = np.zeros(n_chains, np.int64)
     for c in nb.prange(n_chains):
         lattice = spins[c]
         state = rng_state[c, 0]
         n_acc = 0
-        for _ in range(n_sweeps):
-            for i in range(height):
-                up = i - 1 if i > 0 else height - 1
-                down = i + 1 if i < height - 1 else 0
-                for j in range(width):
-                    left = j - 1 if j > 0 else width - 1
-                    right = j + 1 if j < width - 1 else 0
-                    field = lattice[i, left] + lattice[i, right]
-                    if vertical:
-                        field += lattice[up, j] + lattice[down, j]
-                    s = lattice[i, j]
-                    state, r = _splitmix64(state)
-                    if r <= thresholds[(s + 1) >> 1, field + 4]:
-                        lattice[i, j] = -s
-                        n_acc += 1
+        for _ in range(n_sweeps * n_sites):
+            state, r = _splitmix64(state)
+            site = np.int64(r >> np.uint64(11)) % n_sites
+            i = site // width
+            j = site - i * width
+            up = i - 1 if i > 0 else height - 1
+            down = i + 1 if i < height - 1 else 0
+            left = j - 1 if j > 0 else width - 1
+            right = j + 1 if j < width - 1 else 0
+            field = lattice[i, left] + lattice[i, right]
+            if vertical:
+                field += lattice[up, j] + lattice[down, j]
+            s = lattice[i, j]
+            state, r = _splitmix64(state)
+            if r <= thresholds[(s + 1) >> 1, field + 4]:
+                lattice[i, j] = -s
+                n_acc += 1
         rng_state[c, 0] = state
         accepted[c] = n_acc
     return accepted.sum()

@@ -62,7 +62,7 @@ def _checkerboard_ok(lattice: np.ndarray) -> bool:
 
 
 def _sweep_metropolis(lattice, thresholds, states, n_sweeps) -> int:
-    kernel = kernels.metropolis_checkerboard if _checkerboard_ok(lattice) else kernels.metropolis_sequential
+    kernel = kernels.metropolis_checkerboard if _checkerboard_ok(lattice) else kernels.metropolis_random_scan
     return int(kernel(lattice, thresholds, states, n_sweeps))
 
 
@@ -70,8 +70,9 @@ def metropolis(spins: np.ndarray, temperature: float, n_sweeps: int = 1, *, seed
                J: float = 1.0, h: float = 0.0, dim: int | None = None) -> float:
     """Advance chains by Metropolis sweeps, in place.
 
-    Even lattices use checkerboard updates (each colour in parallel); odd ones are swept
-    in typewriter order, since an odd torus has no two-colouring.
+    Even lattices use checkerboard updates (each colour in parallel); odd ones pick sites
+    at random, since an odd torus has no two-colouring. Moves that leave the energy
+    unchanged are accepted with probability 1/2 (see ``kernels.metropolis_thresholds``).
 
     Parameters
     ----------
