@@ -1,0 +1,107 @@
+"""The only shared network code: MLPs and lattice conv blocks with circular padding.
+
+Lattice configurations live on a torus, so every convolution pads circularly
+(``padding_mode="circular"``): a filter at the edge sees the opposite edge, as the
+Hamiltonian does. Upsampling is nearest-neighbour + circular conv (transposed convolutions
+cannot pad circularly).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+
+def _activation(activation) -> nn.Module:
+    """A fresh activation module (instances are deep-copied per layer)."""
+    if activation is None:
+        return nn.LeakyReLU(0.2)
+    return copy.deepcopy(activation) if isinstance(activation, nn.Module) else activation()
+
+
+def mlp(in_features: int, out_features: int, hidden=(128, 128), activation=None,
+        output_activation: nn.Module | None = None, dropout: float = 0.0) -> nn.Sequential:
+    """A multilayer perceptron ``(batch, in_features) -> (batch, out_features)``.
+
+    Parameters
+    ----------
+    hidden : sequence of int
+        Widths of the hidden layers (empty: a single linear map).
+    activation : nn.Module or callable returning one, default ``LeakyReLU(0.2)``
+    output_activation : nn.Module, optional
+        Appended after the last linear layer (e.g. ``nn.Tanh()`` for ±1 outputs).
+    dropout : float
+        Dropout probability after each hidden activation.
+    """
+    layers: list[nn.Module] = []
+    width = in_features
+    for size in hidden:
+        layers += [nn.Linear(width, size), _activation(activation)]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        width = size
+    layers.append(nn.Linear(width, out_features))
+    if output_activation is not None:
+        layers.append(output_activation)
+    return nn.Sequential(*layers)
+
+
+def _check_lattice(L: int, n_levels: int) -> None:
+    if L % (2 ** n_levels):
+        raise ValueError(f"lattice size L={L} must be divisible by 2**{n_levels} = "
+                         f"{2 ** n_levels} for {n_levels} down/up-sampling levels")
+
+
+def conv_encoder(L: int, out_features: int, in_channels: int = 1, channels=(32, 64),
+                 activation=None) -> nn.Sequential:
+    """Conv encoder / discriminator ``(batch, in_channels, L, L) -> (batch, out_features)``.
+
+    Each level: circular 3×3 conv with stride 2 (halves L) and an activation; then a
+    linear map from the flattened features. ``L`` must be divisible by ``2**len(channels)``.
+    """
+    _check_lattice(L, len(channels))
+    layers: list[nn.Module] = []
+    width = in_channels
+    for size in channels:
+        layers += [nn.Conv2d(width, size, 3, stride=2, padding=1, padding_mode="circular"),
+                   _activation(activation)]
+        width = size
+    side = L // 2 ** len(channels)
+    layers += [nn.Flatten(), nn.Linear(width * side * side, out_features)]
+    return nn.Sequential(*layers)
+
+
+class _Unflatten(nn.Module):
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(len(x), *self.shape)
+
+
+def conv_decoder(in_features: int, L: int, out_channels: int = 1, channels=(64, 32),
+                 activation=None, output_activation: nn.Module | None = None) -> nn.Sequential:
+    """Conv decoder / DCGAN-style generator ``(batch, in_features) -> (batch, out_channels,
+    L, L)``.
+
+    A linear map to ``channels[0]`` maps of side ``L / 2**len(channels)``, then per level:
+    nearest upsampling ×2, circular 3×3 conv, activation; a final circular 3×3 conv to
+    ``out_channels`` (plus ``output_activation``, e.g. ``nn.Tanh()`` for spins).
+    """
+    _check_lattice(L, len(channels))
+    side = L // 2 ** len(channels)
+    layers: list[nn.Module] = [nn.Linear(in_features, channels[0] * side * side),
+                               _activation(activation), _Unflatten((channels[0], side, side))]
+    width = channels[0]
+    for size in channels:
+        layers += [nn.Upsample(scale_factor=2, mode="nearest"),
+                   nn.Conv2d(width, size, 3, padding=1, padding_mode="circular"),
+                   _activation(activation)]
+        width = size
+    layers.append(nn.Conv2d(width, out_channels, 3, padding=1, padding_mode="circular"))
+    if output_activation is not None:
+        layers.append(output_activation)
+    return nn.Sequential(*layers)

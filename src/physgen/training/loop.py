@@ -1,0 +1,191 @@
+"""The training loop: one readable function of a model's hooks.
+
+``Trainer(model, x, y, ...).run()`` is what ``GenerativeModel.fit`` calls. Per epoch it
+shuffles with its own seeded generator, walks the mini-batches, sets the learning rate from
+the schedule, calls ``model._train_step``, guards against non-finite values, averages the
+logged values into one history record, runs the callbacks and writes checkpoints.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+
+from physgen.errors import CheckpointError, NonFiniteError
+from physgen.training import checkpoint as ckpt
+from physgen.training.callbacks import Checkpoint
+from physgen.training.optim import lr_factor
+
+
+class Trainer:
+    """The state of one ``fit``: the model, its data, counters and callbacks.
+
+    Attributes read by callbacks: ``model``, ``history`` (the model's ``history_``),
+    ``epoch`` (epochs completed), ``step`` (optimizer steps taken), ``stop``,
+    ``checkpoint_dir``.
+    """
+
+    def __init__(self, model, x, y=None, *, shuffle_generator, checkpoint_dir=None,
+                 callbacks=()):
+        self.model, self.x, self.y = model, x, y
+        self.shuffle_generator = shuffle_generator
+        self.checkpoint_dir = checkpoint_dir
+        self.callbacks = list(callbacks)
+        if checkpoint_dir is not None and not any(isinstance(c, Checkpoint)
+                                                  for c in self.callbacks):
+            self.callbacks.append(Checkpoint(every_n_epochs=1, keep_last=2))
+        self.history = model.history_
+        self.epoch, self.step, self.stop = 0, 0, False
+        self.steps_per_epoch = -(-len(x) // model.batch_size)
+        for optimizer in model.optimizers_.values():
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        import torch
+        from tqdm.auto import tqdm
+
+        model, n = self.model, len(self.x)
+        total_steps = model.epochs * self.steps_per_epoch
+        skip = model.on_nonfinite == "skip"
+        for callback in self.callbacks:
+            callback.on_fit_start(self)
+        bar = tqdm(total=model.epochs, initial=self.epoch, disable=None, unit="epoch",
+                   desc=type(model).__name__, leave=False)
+        while self.epoch < model.epochs and not self.stop:
+            started = time.perf_counter()
+            sums: dict = {}
+            n_logged = n_skipped = 0
+            order = torch.randperm(n, generator=self.shuffle_generator).to(self.x.device)
+            for start in range(0, n, model.batch_size):
+                index = order[start:start + model.batch_size]
+                x = self.x[index]
+                y = None if self.y is None else self.y[index]
+                factor = lr_factor(model.lr_schedule, self.step, total_steps)
+                for optimizer in model.optimizers_.values():
+                    for group in optimizer.param_groups:
+                        group["lr"] = group["initial_lr"] * factor
+                saved = model._snapshot() if skip else None
+                logs = model._train_step(x, y, self.step)
+                bad = self._nonfinite(logs)
+                if bad is None:
+                    for key, value in logs.items():
+                        sums[key] = sums.get(key, 0.0) + float(value)
+                    n_logged += 1
+                elif skip:
+                    model._restore(saved)
+                    n_skipped += 1
+                else:
+                    raise NonFiniteError(
+                        f"{type(model).__name__}: {bad} became NaN or infinite at epoch "
+                        f"{self.epoch + 1}, step {self.step} (global); lower the learning "
+                        f"rate, or pass on_nonfinite='skip' to skip such steps")
+                self.step += 1
+            record = {"epoch": self.epoch + 1}
+            record.update({key: value / n_logged for key, value in sums.items()})
+            record["lr"] = model.learning_rate * lr_factor(model.lr_schedule, self.step - 1,
+                                                           total_steps)
+            record.update({key: float(value)
+                           for key, value in model._end_of_epoch(self.x, self.y).items()})
+            if skip:
+                record["skipped_steps"] = n_skipped
+            record["time"] = time.perf_counter() - started
+            self.history.append(record)
+            self.epoch += 1
+            bar.update(1)
+            bar.set_postfix({k: v for k, v in record.items() if k not in ("epoch", "time")},
+                            refresh=False)
+            for callback in self.callbacks:
+                callback.on_epoch_end(self)
+        bar.close()
+        if self.checkpoint_dir is not None and self.epoch > 0:
+            last = ckpt.latest_checkpoint(self.checkpoint_dir)
+            if last is None or _manifest_epoch(last) != self.epoch:
+                self.save_checkpoint(keep_last=None)
+
+    def _nonfinite(self, logs) -> str | None:
+        """The name of the first non-finite logged value or parameter, or None."""
+        import torch
+
+        for key, value in logs.items():
+            if not np.isfinite(float(value)):
+                return f"logged value {key!r}"
+        params = [(name, p) for name, p in self.model.module_.named_parameters()]
+        finite = torch.stack([torch.isfinite(p).all() for _, p in params])
+        if not bool(finite.all()):
+            return f"parameter {params[int((~finite).nonzero()[0])][0]!r}"
+        return None
+
+    # --- checkpoints ---------------------------------------------------------------------
+
+    def training_state(self) -> tuple[dict, dict]:
+        """Tensors and JSON that, with the model's weights, resume this fit exactly."""
+        model = self.model
+        tensors, meta = {}, {"epoch": self.epoch, "step": self.step, "optimizers": {}}
+        for name, optimizer in model.optimizers_.items():
+            opt_tensors, opt_meta = ckpt.optimizer_to_tensors(name, optimizer)
+            tensors.update(opt_tensors)
+            meta["optimizers"][name] = opt_meta
+        tensors["rng/shuffle"] = self.shuffle_generator.get_state()
+        tensors["rng/model"] = model.generator_.get_state()
+        tensors["rng/numpy"] = ckpt.numpy_rng_to_tensor(model.rng_)
+        for key, value in model._get_training_state().items():
+            tensors[f"family/{key}"] = value
+        return tensors, meta
+
+    def run_files(self) -> ckpt.RunFiles:
+        tensors, meta = self.training_state()
+        files = self.model._run_files()
+        files.training, files.training_meta = tensors, meta
+        return files
+
+    def save_checkpoint(self, keep_last: int | None = 2):
+        """Write ``checkpoint_dir/checkpoint-{epoch:06d}`` (complete, resumable)."""
+        if self.checkpoint_dir is None:
+            raise ValueError("save_checkpoint needs fit(..., checkpoint_dir=DIR)")
+        return ckpt.write_checkpoint(self.checkpoint_dir, self.run_files(), self.epoch, keep_last)
+
+    def restore(self, files: ckpt.RunFiles) -> None:
+        """Continue from a checkpoint: weights, optimizers, RNG states, counters, history."""
+        model = self.model
+        mine, theirs = model._run_files().config, files.config
+        for key in ("class", "fitted"):
+            if mine[key] != theirs[key]:
+                raise CheckpointError(
+                    f"{files.path}: checkpoint does not match this model and data ({key}: "
+                    f"checkpoint {theirs[key]}, now {mine[key]})")
+        model.module_.load_state_dict({k: v.to(model.device_) for k, v in files.model.items()})
+        tensors, meta = files.training, files.training_meta
+        for name, optimizer in model.optimizers_.items():
+            ckpt.optimizer_from_tensors(name, optimizer, tensors, meta["optimizers"][name])
+        self.shuffle_generator.set_state(tensors["rng/shuffle"])
+        model.generator_.set_state(tensors["rng/model"])
+        ckpt.numpy_rng_from_tensor(model.rng_, tensors["rng/numpy"])
+        model._set_training_state({k[len("family/"):]: v.to(model.device_)
+                                   for k, v in tensors.items() if k.startswith("family/")})
+        self.history[:] = files.history
+        self.epoch, self.step = meta["epoch"], meta["step"]
+
+
+def _manifest_epoch(path) -> int | None:
+    import json
+
+    return json.loads((path / ckpt.MANIFEST).read_text()).get("epoch")
+
+
+def snapshot_state(model) -> dict:
+    """Copies of everything a training step changes (used by ``on_nonfinite='skip'``)."""
+    return {"module": copy.deepcopy(model.module_.state_dict()),
+            "optimizers": {k: copy.deepcopy(o.state_dict()) for k, o in model.optimizers_.items()},
+            "family": {k: v.clone() for k, v in model._get_training_state().items()}}
+
+
+def restore_state(model, saved: dict) -> None:
+    model.module_.load_state_dict(saved["module"])
+    for name, optimizer in model.optimizers_.items():
+        optimizer.load_state_dict(saved["optimizers"][name])
+    model._set_training_state(saved["family"])
