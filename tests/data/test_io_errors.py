@@ -9,6 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from physgen.data import io as data_io
 from physgen.data import load, save
 from physgen.errors import DataError
 
@@ -66,6 +67,18 @@ def test_unknown_extension(tmp_path):
     with pytest.raises(DataError, match="unknown extension"):
         save(tmp_path / "out.txt", np.zeros((2, 2)))
     assert not (tmp_path / "out.txt").exists()
+
+
+def test_unreadable_file(tmp_path, monkeypatch):
+    path = save(tmp_path / "locked.npz", np.zeros((2, 2)))
+
+    def refuse(*args, **kwargs):  # tests may run as root, which chmod cannot lock out
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(data_io, "open", refuse, raising=False)
+    with pytest.raises(DataError, match=r"locked\.npz: cannot be read \(Permission denied\); "
+                                        r"expected a readable data file"):
+        load(path)
 
 
 def test_bad_expect_is_refused(tmp_path):

@@ -134,7 +134,13 @@ def load(path, *, expect: str | None = None) -> Dataset:
     if not path.exists():
         raise DataError(f"{path}: no such file; expected an existing data file "
                         f"({', '.join(FORMATS)})")
-    x, y, metadata = _READERS[_suffix(path)](path)
+    suffix = _suffix(path)
+    try:
+        open(path, "rb").close()
+    except OSError as exc:  # otherwise a permission problem would read as a corrupt file
+        raise DataError(f"{path}: cannot be read ({exc.strerror}); expected a readable "
+                        "data file") from None
+    x, y, metadata = _READERS[suffix](path)
     x = validate_array(x, "x", expect=expect, source=path)
     if y is not None:
         y = validate_labels(y, x.shape[0], source=path)
