@@ -40,7 +40,7 @@ def _as_lattice(spins, dim: int | None = None) -> np.ndarray:
                          f"or (L,), got shape {spins.shape}")
     if spins.size == 0:
         raise ValueError("spins is empty")
-    if not np.all((spins == 1) | (spins == -1)):
+    if not kernels.all_spins(spins):
         raise ValueError("spins must contain only -1 and +1")
     if dim is None:
         dim = 2 if spins.ndim == 3 or (spins.ndim == 2 and spins.shape[0] == spins.shape[1] > 2) else 1
@@ -62,7 +62,12 @@ def _checkerboard_ok(lattice: np.ndarray) -> bool:
 
 
 def _sweep_metropolis(lattice, thresholds, states, n_sweeps) -> int:
-    kernel = kernels.metropolis_checkerboard if _checkerboard_ok(lattice) else kernels.metropolis_random_scan
+    if not _checkerboard_ok(lattice):
+        kernel = kernels.metropolis_random_scan
+    elif lattice.size >= kernels.PARALLEL_MIN_SITES:
+        kernel = kernels.metropolis_checkerboard
+    else:
+        kernel = kernels.metropolis_checkerboard_serial
     return int(kernel(lattice, thresholds, states, n_sweeps))
 
 
