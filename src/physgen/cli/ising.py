@@ -32,6 +32,11 @@ def command(L, temperature, n_samples, out, dim, J, h, algorithm, seed, force):
 
     temperatures = parse_temperatures(temperature)
     path = check_output_file(out, force)
+    holds = pg.data.FORMATS[path.suffix.lower()]
+    if len(temperatures) > 1 and "y" not in holds:
+        raise click.BadParameter(f"{path.suffix} files cannot hold the temperature labels of "
+                                 "several temperatures; expected a .npz or .h5 path",
+                                 param_hint="--out")
     streams = np.random.default_rng(seed).spawn(len(temperatures))
     runs = []
     for t, stream in tqdm(list(zip(temperatures, streams)), desc="temperatures", unit="T",
@@ -49,6 +54,12 @@ def command(L, temperature, n_samples, out, dim, J, h, algorithm, seed, force):
     else:
         metadata["temperatures"] = temperatures.tolist()
         y = np.repeat(temperatures, n_samples)
+    if "metadata" not in holds:
+        click.echo(f"note: {path.suffix} files hold the spins only; use .npz or .h5 to keep "
+                   "the simulation metadata", err=True)
+        metadata = None
+    if path.suffix.lower() == ".csv":  # a table: one row per sample, spins row-major
+        x = x.reshape(len(x), -1)
     pg.data.save(path, x, y=y, metadata=metadata)
     click.echo(f"wrote {len(x)} samples of shape {x.shape[1:]} to {path}")
     for t, r in zip(temperatures, runs):

@@ -43,6 +43,11 @@ def check_output_file(path: str | Path, force: bool) -> Path:
     if path.is_dir():
         raise click.BadParameter(f"{path} is a directory; expected a file name",
                                  param_hint="--out")
+    from physgen.data import FORMATS
+
+    if path.suffix.lower() not in FORMATS:
+        raise click.BadParameter(f"{path} has an unknown extension; expected one of "
+                                 f"{', '.join(FORMATS)}", param_hint="--out")
     if path.exists() and not force:
         raise click.BadParameter(f"{path} already exists; pass --force to replace it",
                                  param_hint="--out")
