@@ -6,7 +6,6 @@ Settings come from the family's constructor defaults, then ``--config run.toml``
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 
@@ -45,8 +44,8 @@ def resolve_settings(cls, config: dict, overrides) -> dict:
     Raises ValueError naming an unknown key (with the list of valid settings) or a value
     that does not parse.
     """
-    signature = inspect.signature(cls.__init__).parameters
-    valid = [name for name in signature if name != "self"]
+    defaults = cls.setting_defaults()
+    valid = list(defaults)
     settings = {}
 
     def check(key):
@@ -64,10 +63,10 @@ def resolve_settings(cls, config: dict, overrides) -> dict:
             raise ValueError(f"--set expects key=value, got {item!r}")
         check(key)
         try:
-            settings[key] = _parse_value(text, signature[key].default)
+            settings[key] = _parse_value(text, defaults[key])
         except ValueError as exc:
             raise ValueError(f"--set {key}: cannot parse {text!r} like the default "
-                             f"{signature[key].default!r}: {exc}") from None
+                             f"{defaults[key]!r}: {exc}") from None
     return settings
 
 

@@ -169,14 +169,35 @@ class GenerativeModel:
     # --- settings ------------------------------------------------------------------------
 
     @classmethod
+    def setting_defaults(cls) -> dict:
+        """Setting name -> default, from the ``__init__`` signature (a ``**settings``
+        catch-all in a subclass adds the parent's settings)."""
+        defaults: dict = {}
+        for klass in cls.__mro__:
+            if "__init__" not in vars(klass):
+                continue
+            parameters = inspect.signature(klass.__init__).parameters.values()
+            for p in parameters:
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                    defaults.setdefault(p.name, p.default)
+            if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+                break
+        return defaults
+
+    @classmethod
     def _setting_names(cls) -> list[str]:
-        return [name for name, p in inspect.signature(cls.__init__).parameters.items()
-                if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        return list(cls.setting_defaults())
 
     def _store_settings(self, values: dict) -> None:
-        """Store every ``__init__`` argument unchanged (call as ``_store_settings(locals())``)."""
-        for name in self._setting_names():
-            setattr(self, name, values[name])
+        """Store every ``__init__`` argument unchanged (call as ``_store_settings(locals())``).
+
+        Only names of the signature are stored, so a subclass may call ``super().__init__``
+        for the settings it shares and store its own ones itself.
+        """
+        names = set(self._setting_names())
+        for name, value in values.items():
+            if name in names:
+                setattr(self, name, value)
 
     def get_params(self, deep: bool = False) -> dict:
         """The settings, by name, as passed to the constructor."""
@@ -193,8 +214,7 @@ class GenerativeModel:
         return self
 
     def __repr__(self) -> str:
-        defaults = {n: p.default for n, p in inspect.signature(type(self).__init__)
-                    .parameters.items()}
+        defaults = self.setting_defaults()
         changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults.get(k)]
         return f"{type(self).__name__}({', '.join(changed)})"
 
@@ -499,12 +519,12 @@ def load(path, device: str | None = None) -> GenerativeModel:
     files = read_run(path)
     config = files.config
     cls = _family_class(config.get("class", "?"))
-    signature = inspect.signature(cls.__init__).parameters
+    defaults = cls.setting_defaults()
     settings = {}
     for name, value in config["settings"].items():
-        if name not in signature:
+        if name not in defaults:
             raise CheckpointError(f"{path}: {cls.__name__} has no setting {name!r}")
-        if isinstance(value, list) and isinstance(signature[name].default, tuple):
+        if isinstance(value, list) and isinstance(defaults[name], tuple):
             value = tuple(value)
         settings[name] = value
     model = cls(**settings)
