@@ -87,8 +87,34 @@ def _metropolis_site(row, row_up, row_down, j, width, vertical, thresholds, r32)
     return accept
 
 
-def _metropolis_checkerboard(spins, thresholds, rng_state, n_sweeps):
-    """Checkerboard Metropolis sweeps, in place; needs even H (or H = 1) and even W.
+@nb.njit(inline="always")
+def _checkerboard_row(row, row_up, row_down, start, width, vertical, thresholds, state):
+    """Update the sites start, start+2, ... of one row; returns (state, accepted)."""
+    n_acc = 0
+    j = start
+    while j + 2 < width:  # two sites of this colour per 64-bit draw
+        state, r = _splitmix64(state)
+        n_acc += _metropolis_site(row, row_up, row_down, j, width, vertical, thresholds,
+                                  r >> _S32)
+        n_acc += _metropolis_site(row, row_up, row_down, j + 2, width, vertical, thresholds,
+                                  r & _LOW32)
+        j += 4
+    if j < width:
+        state, r = _splitmix64(state)
+        n_acc += _metropolis_site(row, row_up, row_down, j, width, vertical, thresholds,
+                                  r >> _S32)
+    return state, n_acc
+
+
+# Both checkerboard kernels use one stream per (chain, row) and the same update order, so
+# they give identical results; they differ only in what runs in parallel. (Both are compiled
+# with parallel=True: Numba's serial compilation of this loop ran ~8x slower here.)
+
+@nb.njit(parallel=True, cache=True, error_model="numpy")
+def metropolis_checkerboard(spins, thresholds, rng_state, n_sweeps):
+    """Checkerboard Metropolis sweeps, in place, parallel over the rows of each colour.
+
+    For large lattices. Needs even H (or H = 1) and even W.
 
     Parameters
     ----------
@@ -106,38 +132,46 @@ def _metropolis_checkerboard(spins, thresholds, rng_state, n_sweeps):
     accepted = np.zeros(n_chains * height, np.int64)
     for _ in range(n_sweeps):
         for color in range(2):
-            # Rows are independent within one colour: parallel over (chain, row).
             for task in nb.prange(n_chains * height):
                 c = task // height
                 i = task - c * height
                 up = i - 1 if i > 0 else height - 1
                 down = i + 1 if i < height - 1 else 0
-                row, row_up, row_down = spins[c, i], spins[c, up], spins[c, down]
-                state = rng_state[c, i]
-                n_acc = 0
-                j = (i + color) & 1
-                while j + 2 < width:  # two sites of this colour per 64-bit draw
-                    state, r = _splitmix64(state)
-                    n_acc += _metropolis_site(row, row_up, row_down, j, width, vertical,
-                                              thresholds, r >> _S32)
-                    n_acc += _metropolis_site(row, row_up, row_down, j + 2, width, vertical,
-                                              thresholds, r & _LOW32)
-                    j += 4
-                if j < width:
-                    state, r = _splitmix64(state)
-                    n_acc += _metropolis_site(row, row_up, row_down, j, width, vertical,
-                                              thresholds, r >> _S32)
+                state, n_acc = _checkerboard_row(spins[c, i], spins[c, up], spins[c, down],
+                                                 (i + color) & 1, width, vertical, thresholds,
+                                                 rng_state[c, i])
                 rng_state[c, i] = state
                 accepted[task] += n_acc
     return accepted.sum()
 
 
-metropolis_checkerboard = nb.njit(parallel=True, cache=True, error_model="numpy")(
-    _metropolis_checkerboard)
-# Small lattices: a parallel launch per half-sweep costs more than the sweep itself.
-metropolis_checkerboard_serial = nb.njit(cache=True, error_model="numpy")(
-    _metropolis_checkerboard)
-PARALLEL_MIN_SITES = 32_768
+@nb.njit(parallel=True, cache=True, error_model="numpy")
+def metropolis_checkerboard_chains(spins, thresholds, rng_state, n_sweeps):
+    """As :func:`metropolis_checkerboard`, parallel over chains, all sweeps in one launch.
+
+    For many small lattices (or one), where a parallel launch per half-sweep would cost
+    more than the half-sweep itself.
+    """
+    n_chains, height, width = spins.shape
+    vertical = height > 1
+    accepted = np.zeros(n_chains, np.int64)
+    for c in nb.prange(n_chains):
+        n_acc = 0
+        for _ in range(n_sweeps):
+            for color in range(2):
+                for i in range(height):
+                    up = i - 1 if i > 0 else height - 1
+                    down = i + 1 if i < height - 1 else 0
+                    state, n_row = _checkerboard_row(spins[c, i], spins[c, up], spins[c, down],
+                                                     (i + color) & 1, width, vertical,
+                                                     thresholds, rng_state[c, i])
+                    rng_state[c, i] = state
+                    n_acc += n_row
+        accepted[c] = n_acc
+    return accepted.sum()
+
+
+PARALLEL_ROWS_MIN_SITES = 32_768  # below this per chain, parallelise over chains instead
 
 
 @nb.njit(parallel=True, cache=True)

@@ -64,10 +64,10 @@ def _checkerboard_ok(lattice: np.ndarray) -> bool:
 def _sweep_metropolis(lattice, thresholds, states, n_sweeps) -> int:
     if not _checkerboard_ok(lattice):
         kernel = kernels.metropolis_random_scan
-    elif lattice.size >= kernels.PARALLEL_MIN_SITES:
+    elif lattice[0].size >= kernels.PARALLEL_ROWS_MIN_SITES and len(lattice) < 8:
         kernel = kernels.metropolis_checkerboard
     else:
-        kernel = kernels.metropolis_checkerboard_serial
+        kernel = kernels.metropolis_checkerboard_chains
     return int(kernel(lattice, thresholds, states, n_sweeps))
 
 
