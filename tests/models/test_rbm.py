@@ -135,7 +135,7 @@ def test_pcd_chains_and_weight_decay():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 2, size=(64, 6)).astype(np.uint8)
     model = RBM(n_hidden=3, epochs=2, batch_size=16, n_chains=7, seed=0).fit(x)
-    assert model.chains_.shape == (7, 6)
+    assert model.chains_.shape == (7, 3)
     decayed = RBM(n_hidden=3, epochs=30, batch_size=16, weight_decay=1.0, seed=0,
                   learning_rate=0.1).fit(x)
     plain = RBM(n_hidden=3, epochs=30, batch_size=16, seed=0, learning_rate=0.1).fit(x)

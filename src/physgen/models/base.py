@@ -293,9 +293,10 @@ class GenerativeModel:
             latest = ckpt.latest_checkpoint(checkpoint_dir)
             if latest is not None:
                 trainer.restore(ckpt.read_run(latest, training=True))
-        self._trainer = trainer
         self.module_.train()
         trainer.run()
+        trainer.x = trainer.y = None   # keeps what save() needs for resuming, not the data
+        self._trainer = trainer
         return self
 
     def _make_optimizer(self, params, learning_rate=None, **options):

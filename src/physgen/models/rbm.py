@@ -76,8 +76,8 @@ class RBM(GenerativeModel):
     Attributes
     ----------
     module_ : nn.Module with ``W``, ``visible_bias``, ``hidden_bias``
-    chains_ : Tensor (n_chains, n_visible) or None
-        Persistent chains (``training="pcd"``) after fitting.
+    chains_ : Tensor (n_chains, n_hidden) or None
+        Hidden states of the persistent chains (``training="pcd"``) after fitting.
     history_ : list of dict
         Per epoch: ``loss`` (mean free energy of the data minus that of the negative samples,
         whose gradient is the CD update), ``pseudo_log_likelihood`` (per sample, on up to
@@ -135,32 +135,43 @@ class RBM(GenerativeModel):
             self.module_.visible_bias.copy_(torch.log(p / (1 - p)))
         if self.training == "pcd":
             n_chains = self.n_chains or self.batch_size
-            self.chains_ = bernoulli(torch.full((n_chains, self.n_features_), 0.5,
-                                                device=self.device_), self.generator_)
+            self.chains_ = bernoulli(torch.full((n_chains, self.n_hidden), 0.5,
+                                                device=self.device_), self._training_rng())
+
+    def _training_rng(self):
+        """Training randomness: the NumPy stream on the CPU (faster), torch's on a GPU."""
+        return self.rng_ if self.device_.type == "cpu" else self.generator_
+
+    def _negative_phase(self, h, k: int, rng):
+        """k sweeps h -> v -> h from hidden states ``h``; returns the last visible sample,
+        its hidden pre-activation and hidden probabilities."""
+        net = self.module_
+        for sweep in range(k):
+            if sweep:
+                h = bernoulli(p_h, rng)
+            v = bernoulli(torch.sigmoid(torch.addmm(net.visible_bias, h, net.W.T)), rng)
+            pre = torch.addmm(net.hidden_bias, v, net.W)
+            p_h = torch.sigmoid(pre)
+        return v, pre, p_h
 
     def _train_step(self, x, y, step: int) -> dict:
         net = self.module_
         W, a, b = net.W, net.visible_bias, net.hidden_bias
-        generator = self.generator_
+        rng = self._training_rng()
         with torch.no_grad():
             pre_pos = torch.addmm(b, x, W)
             ph_pos = torch.sigmoid(pre_pos)
-            if self.training == "cd":
-                h = bernoulli(ph_pos, generator)
-                v, _ = self._sample_visible(h, generator)
-                v, _ = block_gibbs(v, self._sample_hidden, self._sample_visible, self.k - 1,
-                                   generator)
-            else:
-                v, _ = block_gibbs(self.chains_, self._sample_hidden, self._sample_visible,
-                                   self.k, generator)
-                self.chains_ = v
-            pre_neg = torch.addmm(b, v, W)
-            ph_neg = torch.sigmoid(pre_neg)
+            # CD starts the chains at the data; PCD keeps hidden states between updates, so
+            # one update costs the same sweep h -> v -> h as CD-1 (and as scikit-learn)
+            h = bernoulli(ph_pos, rng) if self.training == "cd" else self.chains_
+            v, pre_neg, ph_neg = self._negative_phase(h, self.k, rng)
+            if self.training == "pcd":
+                self.chains_ = bernoulli(ph_neg, rng)
             n, m = len(x), len(v)
             # gradient of the mean negative log-likelihood: negative phase - positive phase
-            grad_W = torch.addmm(W * self.weight_decay if self.weight_decay else
-                                 torch.zeros_like(W), v.T, ph_neg, alpha=1.0 / m)
-            grad_W.addmm_(x.T, ph_pos, alpha=-1.0 / n)
+            grad_W = torch.mm(v.T, ph_neg).mul_(1.0 / m).addmm_(x.T, ph_pos, alpha=-1.0 / n)
+            if self.weight_decay:
+                grad_W.add_(W, alpha=self.weight_decay)
             grad_a = v.mean(0) - x.mean(0)
             # F(data) - F(model) averaged: the quantity whose gradient this update follows
             loss = softplus(pre_neg).sum() / m - softplus(pre_pos).sum() / n + a @ grad_a

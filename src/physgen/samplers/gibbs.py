@@ -6,12 +6,22 @@ parallel tempering and other chains can reuse it.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
-def bernoulli(p: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """0/1 samples with probabilities ``p`` (same shape and dtype), from ``generator``."""
-    return torch.bernoulli(p, generator=generator)
+def bernoulli(p: torch.Tensor, generator) -> torch.Tensor:
+    """0/1 samples with probabilities ``p`` (same shape and dtype).
+
+    ``generator`` is a ``torch.Generator`` on ``p``'s device, or a NumPy ``Generator`` for
+    CPU tensors: NumPy's float32 PCG64 stream is about twice as fast as torch's CPU
+    generator, and ``torch.bernoulli`` is slower still; Gibbs sampling is dominated by it.
+    """
+    if isinstance(generator, np.random.Generator):
+        uniform = torch.from_numpy(generator.random(tuple(p.shape), dtype=np.float32))
+    else:
+        uniform = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
+    return (uniform < p).to(p.dtype)
 
 
 def block_gibbs(v: torch.Tensor, sample_hidden, sample_visible, n_steps: int,

