@@ -218,29 +218,34 @@ class GenerativeModel:
         changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults.get(k)]
         return f"{type(self).__name__}({', '.join(changed)})"
 
+    def _require_positive_int(self, *names: str, allow_none: bool = False) -> None:
+        """ValueError unless each named setting is a positive int (or None if allowed)."""
+        for name in names:
+            value = getattr(self, name)
+            if value is None and allow_none:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer"
+                                 f"{' or None' if allow_none else ''}, got {value!r}")
+
+    def _require_choice(self, name: str, choices) -> None:
+        """ValueError unless the named setting is one of ``choices``."""
+        if getattr(self, name) not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, got "
+                             f"{getattr(self, name)!r}")
+
     def _check_settings(self) -> None:
         """Validate the shared settings (families extend this for their own)."""
         from physgen.training.optim import LR_SCHEDULES, OPTIMIZERS
 
-        def positive_int(name):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-        positive_int("epochs")
-        positive_int("batch_size")
-        if not isinstance(self.learning_rate, (int, float)) or not self.learning_rate > 0:
+        self._require_positive_int("epochs", "batch_size")
+        if isinstance(self.learning_rate, bool) or not isinstance(
+                self.learning_rate, (int, float)) or not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be a positive number, got "
                              f"{self.learning_rate!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got "
-                             f"{self.optimizer!r}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got "
-                             f"{self.lr_schedule!r}")
-        if self.on_nonfinite not in ("raise", "skip"):
-            raise ValueError(f"on_nonfinite must be 'raise' or 'skip', got "
-                             f"{self.on_nonfinite!r}")
+        self._require_choice("optimizer", OPTIMIZERS)
+        self._require_choice("lr_schedule", LR_SCHEDULES)
+        self._require_choice("on_nonfinite", ("raise", "skip"))
         resolve_device(self.device)
 
     # --- fitting -------------------------------------------------------------------------

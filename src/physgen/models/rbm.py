@@ -97,20 +97,10 @@ class RBM(GenerativeModel):
 
     def _check_settings(self) -> None:
         super()._check_settings()
-        for name in ("n_hidden", "k"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.visible not in VISIBLE_UNITS:
-            raise ValueError(f"visible must be one of {', '.join(VISIBLE_UNITS)}, got "
-                             f"{self.visible!r}")
-        if self.training not in TRAINING:
-            raise ValueError(f"training must be one of {', '.join(TRAINING)}, got "
-                             f"{self.training!r}")
-        if self.n_chains is not None and (not isinstance(self.n_chains, (int, np.integer))
-                                          or self.n_chains < 1):
-            raise ValueError(f"n_chains must be a positive integer or None, got "
-                             f"{self.n_chains!r}")
+        self._require_positive_int("n_hidden", "k", "burn_in")
+        self._require_positive_int("n_chains", allow_none=True)
+        self._require_choice("visible", VISIBLE_UNITS)
+        self._require_choice("training", TRAINING)
         for name in ("weight_decay", "momentum", "init_std"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
