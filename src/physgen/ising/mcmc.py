@@ -294,26 +294,32 @@ def simulate(L: int, temperature: float, n_samples: int, *, dim: int = 2, J: flo
         lattice = rng.choice(np.array([-1, 1], dtype=np.int8), size=shape)
     chains = _Chains(lattice, temperature, J, h, algorithm_used, stream_states(rng, shape[:2]))
 
+    show = None if progress is None else not progress
+    label = f"Ising L={L} T={temperature:g}"
     # Pilot: burn in for one window, then measure τ on windows doubled until long enough.
     window = PILOT_SWEEPS
     chains.advance(window)
     chains.calibrate()
     tau_converged = False
-    while True:
-        series_e = np.empty((n_chains, window))
-        series_m = np.empty((n_chains, window))
-        for t in range(window):
-            chains.advance(1)
-            series_e[:, t], magnetization = chains.measure()
-            series_m[:, t] = np.abs(magnetization)
-        tau = {"energy": integrated_time(series_e), "abs_magnetization": integrated_time(series_m)}
-        tau_max = max(tau.values())
-        if window >= MIN_WINDOW_PER_TAU * tau_max:
-            tau_converged = True
-            break
-        if 2 * window > max_sweeps:
-            break
-        window *= 2
+    with tqdm(desc=f"{label}: measuring τ", unit="sweep", disable=show, leave=False) as bar:
+        while True:
+            series_e = np.empty((n_chains, window))
+            series_m = np.empty((n_chains, window))
+            for t in range(window):
+                chains.advance(1)
+                series_e[:, t], magnetization = chains.measure()
+                series_m[:, t] = np.abs(magnetization)
+                bar.update(1)
+            tau = {"energy": integrated_time(series_e),
+                   "abs_magnetization": integrated_time(series_m)}
+            tau_max = max(tau.values())
+            bar.set_postfix(tau=f"{tau_max:.1f}", refresh=False)
+            if window >= MIN_WINDOW_PER_TAU * tau_max:
+                tau_converged = True
+                break
+            if 2 * window > max_sweeps:
+                break
+            window *= 2
 
     burn_in = max(chains.sweeps, math.ceil(BURN_IN_PER_TAU * tau_max))
     if burn_in > chains.sweeps:
@@ -324,8 +330,8 @@ def simulate(L: int, temperature: float, n_samples: int, *, dim: int = 2, J: flo
     samples = np.empty((n_rounds, *shape), dtype=np.int8)
     energy = np.empty((n_rounds, n_chains))
     magnetization = np.empty((n_rounds, n_chains))
-    for r in tqdm(range(n_rounds), desc=f"Ising L={L} T={temperature:g}", unit="round",
-                  disable=None if progress is None else not progress, leave=False):
+    for r in tqdm(range(n_rounds), desc=f"{label}: sampling", unit="round", disable=show,
+                  leave=False):
         chains.advance(spacing)
         samples[r] = chains.lattice
         energy[r], magnetization[r] = chains.measure()
