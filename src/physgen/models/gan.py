@@ -1,0 +1,522 @@
+"""Generative adversarial networks: minimax, non-saturating, Wasserstein-GP, conditional.
+
+A generator G maps latent noise z (``"normal"``: N(0, I); ``"uniform"``: U[-1, 1]) to a
+sample; a discriminator D maps a sample to one logit l (D(x) = σ(l)). Losses
+(Goodfellow et al. 2014; Gulrajani et al. 2017), with means over the mini-batch:
+
+- discriminator, ``"minimax"`` and ``"non-saturating"``: the summed binary cross-entropy
+  ``d_loss = -E_r log D(x) - E_g log(1 - D(G(z)))`` (real target 1 - ``label_smoothing``
+  with one-sided smoothing, Salimans et al. 2016);
+- generator, ``"minimax"``: ``E log(1 - D(G(z)))`` (the original game, which saturates when D
+  is confident); ``"non-saturating"`` (default): ``-E log D(G(z))``;
+- ``"wasserstein-gp"``: a critic f without sigmoid, ``d_loss = E f(G(z)) - E f(x) +
+  λ E (‖∇f(x̂)‖ - 1)²`` on random interpolates x̂, ``g_loss = -E f(G(z))``; defaults λ = 10,
+  ``n_critic`` = 5 critic steps per generator step, Adam with betas (0, 0.9).
+
+Diagnostics (``history_``, one record per epoch, means over the epoch's steps)
+--------------------------------------------------------------------------
+``d_loss``, ``g_loss``, ``d_real`` (mean D(x) on real data; the critic value for WGAN-GP),
+``d_fake`` (mean D(G(z))), ``js_estimate`` and, for WGAN-GP, ``wasserstein_estimate``
+(E f(x) - E f(G(z))) and ``gradient_penalty`` (E (‖∇f‖ - 1)², without λ). Every value of a
+step is measured with the same discriminator (before its update) on the same batch, so the
+identities of the theory hold record by record: e.g. ``g_loss = -E log d_fake`` per sample
+for the non-saturating loss, and at D = 1/2 ``d_loss = 2 log 2``, ``g_loss = log 2``.
+
+``js_estimate``: for every discriminator D, V(D) = E_r log D + E_g log(1 - D) is at most
+its value at the optimal D* = p_r / (p_r + p_g), 2 JS(p_r ‖ p_g) - 2 log 2. So
+``log 2 - bce / 2`` (bce: the epoch mean of the unsmoothed summed BCE) is a lower bound on
+the Jensen–Shannon divergence, tight when D is optimal, clipped to [0, log 2]. For WGAN-GP
+it is computed with σ(f) as the discriminator: still a lower bound, but a loose one, since
+the critic is not trained for cross-entropy.
+
+Spins and bits
+--------------
+Discrete data (±1 spins or 0/1 bits) are presented to both networks as ±1 values. The
+generator works in a continuous relaxation: its last layer is ``tanh``, so generated
+configurations lie in (-1, 1)^N and gradients flow through them; the discriminator sees
+these relaxed values next to the exact ±1 data, which pushes the generator toward
+saturated (nearly ±1) outputs. ``sample`` returns the sign of the relaxed output (0 maps
+to +1), i.e. valid spins (or bits) of the fitted dtype; ``sample_relaxed`` returns the
+continuous values themselves.
+
+Conditional GAN (Mirza & Osindero 2014): ``conditional=True`` feeds a label to both
+networks, concatenated to z and to the discriminator's input (as constant extra channels
+for the conv discriminator). Integer labels are classes 0 .. K-1 (one-hot: a one-hot vector
+followed by the first linear layer is a learned embedding); real labels (e.g. temperature)
+are standardised with the training mean and standard deviation.
+
+Architectures: ``"mlp"`` (LeakyReLU hidden layers) for any event shape, ``"conv"`` for L×L
+lattices: DCGAN-style circular-padded blocks from :mod:`physgen.models.nets`, so the
+networks respect periodic boundaries.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.functional import binary_cross_entropy_with_logits, one_hot, softplus
+
+from physgen.models.base import GenerativeModel
+from physgen.models.nets import conv_decoder, conv_encoder, mlp, reinitialize
+from physgen.training.callbacks import Callback
+
+LOSSES = ("non-saturating", "minimax", "wasserstein-gp")
+NOISES = ("normal", "uniform")
+ARCHITECTURES = ("mlp", "conv")
+LOG2 = math.log(2.0)
+_SAMPLE_CHUNK = 4096   # rows per generator forward pass in sample()
+
+
+class _Generator(nn.Module):
+    """(z, label) -> flat sample ``(batch, n_features)``."""
+
+    def __init__(self, body: nn.Module):
+        super().__init__()
+        self.body = body
+
+    def forward(self, z, label=None):
+        out = self.body(z if label is None else torch.cat([z, label], 1))
+        return out.reshape(len(z), -1)
+
+
+class _Discriminator(nn.Module):
+    """(flat sample, label) -> one logit (or critic value) per row, shape ``(batch,)``."""
+
+    def __init__(self, body: nn.Module, lattice=None):
+        super().__init__()
+        self.body = body
+        self.lattice = lattice
+
+    def forward(self, x, label=None):
+        if self.lattice is None:
+            h = x if label is None else torch.cat([x, label], 1)
+        else:
+            h = x.reshape(len(x), 1, *self.lattice)
+            if label is not None:
+                h = torch.cat([h, label[:, :, None, None].expand(-1, -1, *self.lattice)], 1)
+        return self.body(h).reshape(len(x))
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _widths(name, value, allow_empty=True):
+    if not isinstance(value, (tuple, list)) or (not value and not allow_empty) or any(
+            isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1 for w in value):
+        raise ValueError(f"{name} must be a sequence of positive integers (layer widths), "
+                         f"got {value!r}")
+
+
+class GAN(GenerativeModel):
+    """Generative adversarial network (see the module docstring for losses and diagnostics).
+
+    Parameters
+    ----------
+    loss : {"non-saturating", "minimax", "wasserstein-gp"}
+    latent_dim : int
+        Dimension of the latent noise z.
+    noise : {"normal", "uniform"}
+        Latent distribution: N(0, I) or U[-1, 1]^latent_dim.
+    architecture : {"mlp", "conv"}
+        ``"conv"`` needs L×L samples with L divisible by ``2**len(channels)``.
+    generator_hidden, discriminator_hidden : sequence of int
+        Hidden widths of the MLP networks.
+    generator_channels, discriminator_channels : sequence of int
+        Channels per level of the conv networks (generator: coarse to fine).
+    n_critic : int, optional
+        Discriminator steps per generator step (default 5 for ``"wasserstein-gp"``, else 1).
+        Each step uses a fresh mini-batch; the generator is updated on every
+        ``n_critic``-th step.
+    label_smoothing : float in [0, 1)
+        One-sided: real targets are ``1 - label_smoothing`` (not for WGAN-GP).
+    gradient_penalty : float
+        λ of WGAN-GP.
+    conditional : bool
+        Condition on labels: ``fit(X, y)``, ``sample(n, y=...)``.
+    betas : pair of float, optional
+        Adam betas (default (0.5, 0.999) as in DCGAN; (0, 0.9) for WGAN-GP).
+    dropout : float
+        Dropout after each hidden layer of the MLP discriminator.
+    stop_tolerance : float, optional
+        Stop when ``|d_real - 1/2|`` and ``|d_fake - 1/2|`` both stay within this for
+        ``stop_patience`` consecutive epochs (the equilibrium of the game; BCE losses only).
+    stop_patience : int
+    epochs, batch_size, learning_rate, optimizer, lr_schedule, seed, device, on_nonfinite
+        Shared settings (see :mod:`physgen.models.base`); ``learning_rate`` is used for both
+        networks (default 1e-4, as for WGAN-GP).
+
+    Attributes
+    ----------
+    module_ : nn.ModuleDict with ``"generator"`` and ``"discriminator"``
+    history_ : list of dict
+        Per epoch: ``d_loss, g_loss, d_real, d_fake, js_estimate`` (and
+        ``wasserstein_estimate, gradient_penalty`` for WGAN-GP), ``lr``, ``time``.
+    label_kind_ : {"class", "continuous"} or None
+    n_classes_ : int or None
+    label_dim_ : int
+        Width of the conditioning vector (0 if not conditional).
+    label_mean_, label_scale_ : list of float or None
+        Standardisation of continuous labels.
+    """
+
+    family = "gan"
+    discrete_as = "spins"
+    _fitted_json = ("label_kind_", "n_classes_", "label_dim_", "label_mean_", "label_scale_")
+
+    def __init__(self, loss="non-saturating", *, latent_dim=32, noise="normal",
+                 architecture="mlp", generator_hidden=(128, 128),
+                 discriminator_hidden=(128, 128), generator_channels=(64, 32),
+                 discriminator_channels=(32, 64), n_critic=None, label_smoothing=0.0,
+                 gradient_penalty=10.0, conditional=False, betas=None, dropout=0.0,
+                 stop_tolerance=None, stop_patience=5, epochs=50, batch_size=64,
+                 learning_rate=1e-4, optimizer="adam", lr_schedule="constant", seed=None,
+                 device="cpu", on_nonfinite="raise"):
+        self._store_settings(locals())
+
+    # --- settings ------------------------------------------------------------------------
+
+    @property
+    def _wasserstein(self) -> bool:
+        return self.loss == "wasserstein-gp"
+
+    @property
+    def _n_critic(self) -> int:
+        if self.n_critic is not None:
+            return int(self.n_critic)
+        return 5 if self._wasserstein else 1
+
+    def _check_settings(self) -> None:
+        super()._check_settings()
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.noise not in NOISES:
+            raise ValueError(f"noise must be one of {', '.join(NOISES)}, got {self.noise!r}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got "
+                             f"{self.architecture!r}")
+        _positive_int("latent_dim", self.latent_dim)
+        _positive_int("stop_patience", self.stop_patience)
+        if self.n_critic is not None:
+            _positive_int("n_critic", self.n_critic)
+        _widths("generator_hidden", self.generator_hidden)
+        _widths("discriminator_hidden", self.discriminator_hidden)
+        _widths("generator_channels", self.generator_channels, allow_empty=False)
+        _widths("discriminator_channels", self.discriminator_channels, allow_empty=False)
+        if not isinstance(self.conditional, bool):
+            raise ValueError(f"conditional must be True or False, got {self.conditional!r}")
+        if not isinstance(self.label_smoothing, (int, float)) or \
+                not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        if self._wasserstein and self.label_smoothing:
+            raise ValueError("label_smoothing applies to the cross-entropy losses, not to "
+                             "loss='wasserstein-gp'")
+        if not isinstance(self.gradient_penalty, (int, float)) or self.gradient_penalty < 0:
+            raise ValueError(f"gradient_penalty must be a number >= 0, got "
+                             f"{self.gradient_penalty!r}")
+        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.betas is not None:
+            if self.optimizer not in ("adam", "adamw"):
+                raise ValueError(f"betas apply to optimizer 'adam' or 'adamw', not "
+                                 f"{self.optimizer!r}")
+            if not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2 or not all(
+                    isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas):
+                raise ValueError(f"betas must be two numbers in [0, 1), e.g. [0.5, 0.999], got "
+                                 f"{self.betas!r}")
+        if self.stop_tolerance is not None:
+            if self._wasserstein:
+                raise ValueError("stop_tolerance watches D(x) -> 1/2, which has no meaning "
+                                 "for the unbounded WGAN-GP critic; use it with the "
+                                 "cross-entropy losses")
+            if not isinstance(self.stop_tolerance, (int, float)) or \
+                    not 0 < self.stop_tolerance < 0.5:
+                raise ValueError(f"stop_tolerance must be in (0, 0.5), got "
+                                 f"{self.stop_tolerance!r}")
+
+    # --- labels --------------------------------------------------------------------------
+
+    def _encode_y(self, y, n_samples: int, fitting: bool):
+        """Labels -> the conditioning vectors the networks take, shape (n, label_dim_)."""
+        if fitting:
+            self.label_kind_ = self.n_classes_ = self.label_mean_ = self.label_scale_ = None
+            self.label_dim_ = 0
+        if self.conditional and y is None:
+            raise ValueError("GAN(conditional=True) needs labels: fit(X, y) and "
+                             "sample(n_samples, y=...)")
+        labels = super()._encode_y(y, n_samples, fitting)
+        if labels is None:
+            return None
+        if fitting:
+            if labels.dtype == torch.int64:
+                if int(labels.min()) < 0:
+                    raise ValueError(f"class labels must be integers >= 0, got "
+                                     f"{int(labels.min())}")
+                self.label_kind_, self.n_classes_ = "class", int(labels.max()) + 1
+                self.label_dim_ = self.n_classes_
+            else:
+                std = labels.std(0, unbiased=False) if len(labels) > 1 \
+                    else torch.zeros(labels.shape[1])
+                self.label_kind_, self.label_dim_ = "continuous", int(labels.shape[1])
+                self.label_mean_ = labels.mean(0).tolist()
+                self.label_scale_ = torch.where(std > 0, std, torch.ones_like(std)).tolist()
+        if self.label_kind_ == "class":
+            if labels.dtype != torch.int64:
+                raise ValueError(f"this GAN was fitted on integer class labels 0 .. "
+                                 f"{self.n_classes_ - 1}; got y of non-integer type")
+            if int(labels.min()) < 0 or int(labels.max()) >= self.n_classes_:
+                raise ValueError(f"class labels must lie in 0 .. {self.n_classes_ - 1}, got "
+                                 f"values from {int(labels.min())} to {int(labels.max())}")
+            return one_hot(labels, self.n_classes_).to(torch.float32)
+        labels = labels.to(torch.float32).reshape(n_samples, -1)
+        if labels.shape[1] != self.label_dim_:
+            raise ValueError(f"y must have {self.label_dim_} value(s) per sample (as in fit), "
+                             f"got {labels.shape[1]}")
+        mean = torch.tensor(self.label_mean_, device=labels.device)
+        return (labels - mean) / torch.tensor(self.label_scale_, device=labels.device)
+
+    # --- hooks ---------------------------------------------------------------------------
+
+    def _lattice(self):
+        """(L, L) for the conv architecture; ValueError for any other event shape."""
+        shape = self.event_shape_
+        if len(shape) != 2 or shape[0] != shape[1]:
+            raise ValueError(f"architecture='conv' needs square lattices, samples of shape "
+                             f"(L, L); got samples of shape {shape}")
+        return shape
+
+    def _build(self, n_features: int, generator) -> None:
+        out_activation = nn.Tanh() if self.domain_ != "continuous" else None
+        n_in = self.latent_dim + self.label_dim_
+        if self.architecture == "conv":
+            lattice = self._lattice()
+            g_body = conv_decoder(n_in, lattice[0], channels=tuple(self.generator_channels),
+                                  output_activation=out_activation)
+            d_body = conv_encoder(lattice[0], 1, in_channels=1 + self.label_dim_,
+                                  channels=tuple(self.discriminator_channels))
+        else:
+            lattice = None
+            g_body = mlp(n_in, n_features, tuple(self.generator_hidden),
+                         output_activation=out_activation)
+            d_body = mlp(n_features + self.label_dim_, 1, tuple(self.discriminator_hidden),
+                         dropout=self.dropout)
+        self.module_ = nn.ModuleDict({"generator": _Generator(g_body),
+                                      "discriminator": _Discriminator(d_body, lattice)})
+        reinitialize(self.module_, generator)
+
+    def _configure_optimizers(self) -> dict:
+        options = {}
+        if self.optimizer in ("adam", "adamw"):
+            betas = self.betas if self.betas is not None else \
+                ((0.0, 0.9) if self._wasserstein else (0.5, 0.999))
+            options["betas"] = tuple(float(b) for b in betas)
+        return {name: self._make_optimizer(self.module_[name].parameters(), **options)
+                for name in ("generator", "discriminator")}
+
+    def _start_training(self, x, y) -> None:
+        # running sums for the epoch's JS estimate; tensors so that a skipped step is undone
+        self._bce_sum = torch.zeros((), device=self.device_)
+        self._bce_count = torch.zeros((), device=self.device_)
+
+    def _noise(self, n: int, generator) -> torch.Tensor:
+        shape = (n, self.latent_dim)
+        if self.noise == "normal":
+            return torch.randn(shape, generator=generator, device=self.device_)
+        return torch.rand(shape, generator=generator, device=self.device_) * 2 - 1
+
+    def _generator_loss(self, fake_logits, loss: str):
+        if loss == "non-saturating":
+            return softplus(-fake_logits).mean()           # -log σ(l)
+        if loss == "minimax":
+            return -softplus(fake_logits).mean()           # log(1 - σ(l))
+        return -fake_logits.mean()
+
+    def _gradient_penalty(self, real, fake, label):
+        net = self.module_["discriminator"]
+        eps = torch.rand((len(real), 1), generator=self.generator_, device=real.device)
+        mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
+        grad, = torch.autograd.grad(net(mixed, label).sum(), mixed, create_graph=True)
+        # the small constant keeps the gradient of the norm finite at a zero gradient
+        return ((grad.square().sum(1) + 1e-12).sqrt() - 1).square().mean()
+
+    def _train_step(self, x, y, step: int) -> dict:
+        G, D = self.module_["generator"], self.module_["discriminator"]
+        n = len(x)
+        update_generator = (step + 1) % self._n_critic == 0
+        z = self._noise(n, self.generator_)
+        # one generator pass per step, tracked only when the generator is updated (DCGAN)
+        with torch.set_grad_enabled(update_generator):
+            fake = G(z, y)
+        real_logits = D(x, y)
+        fake_logits = D(fake.detach(), y)
+        logs = {}
+        if self._wasserstein:
+            penalty = self._gradient_penalty(x, fake.detach(), y)
+            wasserstein = real_logits.mean() - fake_logits.mean()
+            d_loss = self.gradient_penalty * penalty - wasserstein
+            d_real, d_fake = real_logits.mean(), fake_logits.mean()
+            logs_extra = {"wasserstein_estimate": wasserstein.detach(),
+                          "gradient_penalty": penalty.detach()}
+        else:
+            target = torch.full_like(real_logits, 1.0 - self.label_smoothing)
+            d_loss = binary_cross_entropy_with_logits(real_logits, target) + \
+                binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+            d_real, d_fake = torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()
+            logs_extra = {}
+        optimizer = self.optimizers_["discriminator"]
+        optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            if self._wasserstein or self.label_smoothing:
+                bce = softplus(-real_logits).mean() + softplus(fake_logits).mean()
+            else:
+                bce = d_loss.detach()
+            self._bce_sum += bce
+            self._bce_count += 1
+            logs.update(d_loss=d_loss.detach(),
+                        g_loss=self._generator_loss(fake_logits.detach(), self.loss),
+                        d_real=d_real.detach(), d_fake=d_fake.detach(), **logs_extra)
+        if update_generator:
+            # D's parameters take no gradient here: only the generator is stepped
+            for p in D.parameters():
+                p.requires_grad_(False)
+            g_loss = self._generator_loss(D(fake, y), self.loss)
+            optimizer = self.optimizers_["generator"]
+            optimizer.zero_grad(set_to_none=True)
+            g_loss.backward()
+            optimizer.step()
+            for p in D.parameters():
+                p.requires_grad_(True)
+        return logs
+
+    def _end_of_epoch(self, x, y) -> dict:
+        mean_bce = float(self._bce_sum / self._bce_count.clamp(min=1))
+        self._bce_sum.zero_()
+        self._bce_count.zero_()
+        return {"js_estimate": min(max(LOG2 - mean_bce / 2, 0.0), LOG2)}
+
+    def _get_training_state(self) -> dict:
+        return {"bce_sum": self._bce_sum, "bce_count": self._bce_count}
+
+    def _set_training_state(self, tensors: dict) -> None:
+        self._bce_sum = tensors["bce_sum"].clone()
+        self._bce_count = tensors["bce_count"].clone()
+
+    def _relaxed(self, n: int, y, generator) -> torch.Tensor:
+        """Generator output for ``n`` fresh latent draws, ``(n, n_features)``."""
+        G = self.module_["generator"]
+        z = self._noise(n, generator)
+        with torch.no_grad():
+            return torch.cat([G(z[i:i + _SAMPLE_CHUNK],
+                                None if y is None else y[i:i + _SAMPLE_CHUNK])
+                              for i in range(0, n, _SAMPLE_CHUNK)])
+
+    def _sample(self, n: int, y, generator, **options):
+        return self._relaxed(n, y, generator)
+
+    # --- public methods beyond the contract ------------------------------------------------
+
+    def fit(self, X, y=None, *, checkpoint_dir=None, resume: bool = False, callbacks=()):
+        """Fit to ``X`` (and labels ``y`` when ``conditional``); see
+        :meth:`GenerativeModel.fit`. With ``stop_tolerance`` set, a
+        :class:`DiscriminatorEquilibrium` callback is added."""
+        callbacks = list(callbacks)
+        self._check_settings()     # before the stop rule is built from them
+        if self.stop_tolerance is not None:
+            callbacks.append(DiscriminatorEquilibrium(self.stop_tolerance, self.stop_patience))
+        return super().fit(X, y, checkpoint_dir=checkpoint_dir, resume=resume,
+                           callbacks=callbacks)
+
+    def sample_relaxed(self, n_samples: int, y=None, seed=None) -> np.ndarray:
+        """The generator's continuous output, shape ``(n_samples, *event_shape_)``, float32.
+
+        For spin or bit data these are the tanh-relaxed values in (-1, 1) whose signs
+        :meth:`sample` returns (same ``seed``, same draws).
+        """
+        from physgen.random import torch_generator
+
+        self._check_fitted()
+        _positive_int("n_samples", n_samples)
+        label = self._encode_y(y, int(n_samples), fitting=False)
+        self.module_.eval()
+        out = self._relaxed(int(n_samples), label, torch_generator(seed, device=self.device_))
+        return out.cpu().numpy().reshape((int(n_samples), *self.event_shape_))
+
+    def discriminate(self, X, y=None) -> np.ndarray:
+        """D(x) = σ(logit) per sample (the raw critic value for WGAN-GP), shape ``(n,)``.
+
+        ``X`` is in the fitted domain (spins, bits or continuous), shape
+        ``(n, *event_shape_)``; labels ``y`` for a conditional model.
+        """
+        x = self._check_X(X)
+        label = self._encode_y(y, len(x), fitting=False)
+        self.module_.eval()
+        with torch.no_grad():
+            out = self.module_["discriminator"](x, label)
+            if not self._wasserstein:
+                out = torch.sigmoid(out)
+        return out.cpu().double().numpy()
+
+    def generator_gradient_norm(self, loss: str | None = None, n_samples: int = 256, y=None,
+                                seed=None) -> float:
+        """‖∇_θ L_G‖₂ over all generator parameters at the current discriminator.
+
+        The diagnostic of Arjovsky & Bottou (2017): when D separates real from generated
+        data confidently, the gradient of the minimax loss E log(1 - D(G(z))) vanishes
+        (∂/∂l log(1 - σ(l)) = -σ(l) -> 0), while the non-saturating loss keeps a gradient
+        of order one (∂/∂l (-log σ(l)) = σ(l) - 1 -> -1).
+
+        Parameters
+        ----------
+        loss : {"non-saturating", "minimax", "wasserstein-gp"}, optional
+            Generator loss to differentiate (default: the model's own).
+        n_samples : int
+            Latent draws in the batch.
+        y : labels for a conditional model
+        seed : seed-like
+        """
+        from physgen.random import torch_generator
+
+        self._check_fitted()
+        loss = self.loss if loss is None else loss
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+        _positive_int("n_samples", n_samples)
+        label = self._encode_y(y, int(n_samples), fitting=False)
+        G, D = self.module_["generator"], self.module_["discriminator"]
+        self.module_.eval()
+        z = self._noise(int(n_samples), torch_generator(seed, device=self.device_))
+        params = [p for p in G.parameters() if p.requires_grad]
+        grads = torch.autograd.grad(self._generator_loss(D(G(z, label), label), loss), params)
+        return float(torch.sqrt(sum(g.square().sum() for g in grads)))
+
+
+class DiscriminatorEquilibrium(Callback):
+    """Stop when D stays near 1/2: ``|d_real - 1/2| <= tolerance`` and
+    ``|d_fake - 1/2| <= tolerance`` in each of the last ``patience`` epochs.
+
+    At the equilibrium of the game p_g = p_r and D* = 1/2 everywhere, so a discriminator
+    that can no longer tell the two apart is a natural end of training. Stateless (it
+    re-reads the history), so it behaves the same after a resume.
+    """
+
+    def __init__(self, tolerance: float = 0.05, patience: int = 5):
+        if not 0 < tolerance < 0.5:
+            raise ValueError(f"tolerance must be in (0, 0.5), got {tolerance!r}")
+        _positive_int("patience", patience)
+        self.tolerance, self.patience = tolerance, patience
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, trainer) -> None:
+        recent = trainer.history[-self.patience:]
+        if len(recent) < self.patience:
+            return
+        if all(abs(r["d_real"] - 0.5) <= self.tolerance and abs(r["d_fake"] - 0.5)
+               <= self.tolerance for r in recent):
+            trainer.stop = True
+            self.stopped_epoch = trainer.epoch

@@ -1,0 +1,272 @@
+"""GAN: settings, diagnostics, spins, conditioning, resuming, plots and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import physgen as pg
+from physgen.models.gan import GAN, DiscriminatorEquilibrium
+
+LOG2 = math.log(2.0)
+BASE_KEYS = {"epoch", "d_loss", "g_loss", "d_real", "d_fake", "js_estimate", "lr", "time"}
+
+
+def tiny(**settings):
+    base = dict(latent_dim=4, generator_hidden=(16,), discriminator_hidden=(16,), epochs=2,
+                batch_size=16, learning_rate=1e-3, seed=0)
+    return GAN(**{**base, **settings})
+
+
+@pytest.fixture(scope="module")
+def spins():
+    from physgen.ising import exact
+
+    ex = exact(4, 2.5)
+    rng = np.random.default_rng(0)
+    return ex.states[rng.choice(len(ex.states), size=64, p=np.exp(ex.log_prob))].copy()
+
+
+@pytest.fixture(scope="module")
+def points():
+    return np.random.default_rng(0).normal(size=(96, 2)).astype(np.float32)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+def test_samples_are_valid_spins_and_the_signs_of_the_relaxation(spins, architecture):
+    model = tiny(architecture=architecture, generator_channels=(8,),
+                 discriminator_channels=(8,)).fit(spins)
+    samples = model.sample(50, seed=3)
+    assert samples.dtype == np.int8 and samples.shape == (50, 4, 4)
+    assert set(np.unique(samples)) <= {-1, 1}
+    relaxed = model.sample_relaxed(50, seed=3)
+    assert relaxed.dtype == np.float32 and np.all(np.abs(relaxed) < 1)
+    np.testing.assert_array_equal(samples, np.where(relaxed >= 0, 1, -1))
+    d = model.discriminate(spins[:5])
+    assert d.shape == (5,) and np.all((d > 0) & (d < 1))
+
+
+def test_bits_in_bits_out(spins):
+    bits = ((spins + 1) // 2).astype(np.uint8)
+    samples = tiny().fit(bits).sample(20, seed=0)
+    assert samples.dtype == np.uint8 and set(np.unique(samples)) <= {0, 1}
+
+
+@pytest.mark.parametrize("loss, extra", [
+    ("non-saturating", set()), ("minimax", set()),
+    ("wasserstein-gp", {"wasserstein_estimate", "gradient_penalty"})])
+def test_history_keys_and_identities(points, loss, extra):
+    model = tiny(loss=loss).fit(points)
+    for record in model.history_:
+        assert set(record) == BASE_KEYS | extra
+        assert 0.0 <= record["js_estimate"] <= LOG2
+        if loss == "wasserstein-gp":
+            assert record["wasserstein_estimate"] == pytest.approx(
+                record["d_real"] - record["d_fake"], abs=1e-6)
+            assert record["g_loss"] == pytest.approx(-record["d_fake"], abs=1e-6)
+            assert record["d_loss"] == pytest.approx(
+                10 * record["gradient_penalty"] - record["wasserstein_estimate"], abs=1e-5)
+        else:
+            # d_loss is the summed BCE, so the JS bound follows from it record by record
+            expected = min(max(LOG2 - record["d_loss"] / 2, 0.0), LOG2)
+            assert record["js_estimate"] == pytest.approx(expected, abs=1e-6)
+            assert 0 < record["d_fake"] < 1 and 0 < record["d_real"] < 1
+            if loss == "minimax":
+                assert record["g_loss"] < 0          # E log(1 - D) <= 0
+            else:
+                assert record["g_loss"] >= -math.log(record["d_fake"]) - 1e-6   # Jensen
+
+
+def test_wasserstein_defaults_follow_gulrajani(points):
+    model = GAN("wasserstein-gp", latent_dim=2, generator_hidden=(8,),
+                discriminator_hidden=(8,), epochs=1, batch_size=8, seed=0)
+    assert model.learning_rate == 1e-4 and model.gradient_penalty == 10.0
+    model.fit(points)
+    for name in ("generator", "discriminator"):
+        group = model.optimizers_[name].param_groups[0]
+        assert isinstance(model.optimizers_[name], torch.optim.Adam)
+        assert group["lr"] == 1e-4 and group["betas"] == (0.0, 0.9)
+    # 12 critic steps, a generator step after every 5th: 2 generator updates
+    steps = {name: int(model.optimizers_[name].state[
+        next(iter(model.module_[name].parameters()))]["step"]) for name in model.optimizers_}
+    assert steps == {"discriminator": 12, "generator": 2}
+    bce = GAN(latent_dim=2, epochs=1, batch_size=8, seed=0).fit(points)
+    assert bce.optimizers_["generator"].param_groups[0]["betas"] == (0.5, 0.999)
+
+
+def test_gradient_penalty_is_zero_for_a_unit_slope_critic(points):
+    model = tiny(loss="wasserstein-gp").fit(points)
+    body = model.module_["discriminator"].body
+    with torch.no_grad():     # make the critic the linear map x -> x_1 (gradient norm 1)
+        for layer in body:
+            if isinstance(layer, torch.nn.Linear):
+                layer.weight.zero_()
+                layer.bias.zero_()
+        body[0].weight[0, 0] = 1.0
+        body[2].weight[0, 0] = 1.0
+    x = torch.as_tensor(points[:32])
+    fake = torch.as_tensor(points[32:64]) * 0.5 + 3
+    # LeakyReLU(0.2) halves-and-fifths the slope on the negative side: shift to positives
+    assert float(model._gradient_penalty(x + 10, fake + 10, None).detach()) == pytest.approx(0, abs=1e-6)
+    assert float(model._gradient_penalty(x - 20, fake - 20, None).detach()) == pytest.approx(0.64, rel=1e-5)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"loss": "hinge"}, "loss must be one of"),
+    ({"noise": "cauchy"}, "noise must be one of"),
+    ({"architecture": "resnet"}, "architecture must be one of"),
+    ({"latent_dim": 0}, "latent_dim must be a positive integer"),
+    ({"n_critic": 0}, "n_critic must be a positive integer"),
+    ({"generator_hidden": (8, -1)}, "generator_hidden must be a sequence"),
+    ({"discriminator_channels": ()}, "discriminator_channels must be a sequence"),
+    ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\)"),
+    ({"loss": "wasserstein-gp", "label_smoothing": 0.1}, "cross-entropy losses"),
+    ({"gradient_penalty": -1.0}, "gradient_penalty must be"),
+    ({"conditional": "yes"}, "conditional must be True or False"),
+    ({"betas": (0.5,)}, "betas must be two numbers"),
+    ({"optimizer": "sgd", "betas": (0.5, 0.9)}, "betas apply to optimizer"),
+    ({"stop_tolerance": 0.7}, r"stop_tolerance must be in \(0, 0.5\)"),
+    ({"loss": "wasserstein-gp", "stop_tolerance": 0.1}, "unbounded WGAN-GP critic"),
+    ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+])
+def test_bad_settings_are_named(points, settings, message):
+    with pytest.raises(ValueError, match=message):
+        tiny(**settings).fit(points)
+
+
+def test_conv_needs_square_lattices():
+    with pytest.raises(ValueError, match="square lattices"):
+        tiny(architecture="conv").fit(np.ones((8, 16), np.float32))
+    with pytest.raises(ValueError, match="divisible"):
+        tiny(architecture="conv", discriminator_channels=(4, 4, 4)).fit(
+            np.ones((8, 4, 4), np.float32))
+
+
+def test_uniform_noise(points):
+    model = tiny(noise="uniform").fit(points)
+    z = model._noise(1000, torch.Generator().manual_seed(0))
+    assert float(z.min()) >= -1 and float(z.max()) <= 1 and float(z.min()) < -0.99
+
+
+def test_class_conditional(spins, tmp_path):
+    labels = np.arange(len(spins)) % 3
+    model = tiny(conditional=True).fit(spins, labels)
+    assert (model.label_kind_, model.n_classes_, model.label_dim_) == ("class", 3, 3)
+    samples = model.sample(12, y=np.repeat([0, 1, 2], 4), seed=0)
+    assert samples.shape == (12, 4, 4) and set(np.unique(samples)) <= {-1, 1}
+    assert model.sample(5, y=2, seed=0).shape == (5, 4, 4)
+    with pytest.raises(ValueError, match="needs labels"):
+        model.sample(5, seed=0)
+    with pytest.raises(ValueError, match=r"lie in 0 \.\. 2"):
+        model.sample(5, y=3, seed=0)
+    with pytest.raises(ValueError, match="integer class labels"):
+        model.sample(5, y=1.5, seed=0)
+    with pytest.raises(ValueError, match="needs labels"):
+        tiny(conditional=True).fit(spins)
+    with pytest.raises(ValueError, match="not conditional"):
+        tiny().fit(spins, labels)
+    model.save(tmp_path / "run")
+    loaded = pg.load(tmp_path / "run")
+    assert loaded.n_classes_ == 3
+    np.testing.assert_array_equal(loaded.sample(7, y=1, seed=4), model.sample(7, y=1, seed=4))
+
+
+def test_continuous_conditional_conv(spins, tmp_path):
+    temperature = np.linspace(1.5, 3.5, len(spins))
+    model = tiny(conditional=True, architecture="conv", generator_channels=(8,),
+                 discriminator_channels=(8,)).fit(spins, temperature)
+    assert model.label_kind_ == "continuous" and model.label_dim_ == 1
+    assert model.label_mean_[0] == pytest.approx(2.5)
+    assert model.label_scale_[0] == pytest.approx(temperature.std(), rel=1e-6)
+    assert model.sample(6, y=2.0, seed=0).shape == (6, 4, 4)
+    assert model.discriminate(spins[:3], y=[2.0, 2.5, 3.0]).shape == (3,)
+    with pytest.raises(ValueError, match="1 value"):
+        model.sample(4, y=np.ones((4, 2)), seed=0)
+    model.save(tmp_path / "run")
+    loaded = pg.load(tmp_path / "run")
+    np.testing.assert_array_equal(loaded.sample(9, y=3.0, seed=2),
+                                  model.sample(9, y=3.0, seed=2))
+
+
+@pytest.mark.parametrize("loss", ["non-saturating", "wasserstein-gp"])
+def test_resume_is_bit_identical(points, tmp_path, loss):
+    whole = tiny(loss=loss, epochs=4).fit(points)
+    tiny(loss=loss, epochs=2).fit(points, checkpoint_dir=tmp_path)
+    resumed = tiny(loss=loss, epochs=4).fit(points, checkpoint_dir=tmp_path, resume=True)
+    strip = [{k: v for k, v in r.items() if k != "time"} for r in whole.history_]
+    assert [{k: v for k, v in r.items() if k != "time"} for r in resumed.history_] == strip
+    np.testing.assert_array_equal(resumed.sample(10, seed=0), whole.sample(10, seed=0))
+
+
+def test_skipped_steps_leave_the_js_sums_alone(points):
+    model = tiny(epochs=1, on_nonfinite="skip")
+    model.fit(points)
+    state = model._get_training_state()
+    assert float(state["bce_count"]) == 0    # reset at the end of every epoch
+    assert model.history_[0]["skipped_steps"] == 0
+
+
+def test_equilibrium_callback_reads_the_history():
+    class Trainer:
+        stop, epoch = False, 3
+        history = [{"d_real": 0.9, "d_fake": 0.1}] + [{"d_real": 0.52, "d_fake": 0.47}] * 2
+
+    callback = DiscriminatorEquilibrium(tolerance=0.05, patience=2)
+    trainer = Trainer()
+    callback.on_epoch_end(trainer)
+    assert trainer.stop and callback.stopped_epoch == 3
+    trainer = Trainer()
+    DiscriminatorEquilibrium(tolerance=0.05, patience=3).on_epoch_end(trainer)
+    assert not trainer.stop
+    with pytest.raises(ValueError, match="tolerance"):
+        DiscriminatorEquilibrium(tolerance=0.0)
+
+
+def test_plots(points, spins, tmp_path):
+    from physgen.report.gan_plots import plot_gan_history, plot_sample_snapshots
+    from physgen.training import SampleSnapshot
+
+    snapshot = SampleSnapshot(every_n_epochs=1, n_samples=6)
+    ns = tiny(architecture="conv", generator_channels=(8,), discriminator_channels=(8,)).fit(
+        spins, callbacks=[snapshot])
+    wgan = tiny(loss="wasserstein-gp").fit(points)
+    ring = SampleSnapshot(every_n_epochs=1, n_samples=50)
+    tiny().fit(points, callbacks=[ring])
+    paths = [plot_gan_history(ns.history_, tmp_path / "ns.png"),
+             plot_gan_history(wgan.history_, tmp_path / "wgan.png"),
+             plot_sample_snapshots(snapshot.samples, tmp_path / "grid.png", n_columns=4),
+             plot_sample_snapshots(ring.samples, tmp_path / "points.png")]
+    for path in paths:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="history_"):
+        plot_gan_history([{"epoch": 1, "loss": 0.3}], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="snapshots"):
+        plot_sample_snapshots([], tmp_path / "x.png")
+
+
+def test_cli_train_and_sample(spins, tmp_path):
+    from click.testing import CliRunner
+
+    from physgen.cli.main import cli
+
+    data = tmp_path / "ising.npz"
+    pg.data.save(data, spins)
+    runner = CliRunner()
+    result = runner.invoke(cli, [
+        "train", "gan", "--data", str(data), "--out", str(tmp_path / "run"),
+        "--set", "loss=wasserstein-gp", "--set", "epochs=2", "--set", "latent_dim=4",
+        "--set", "generator_hidden=16", "--set", "discriminator_hidden=16",
+        "--set", "n_critic=2", "--set", "betas=[0.0, 0.99]", "--set", "seed=0"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["settings"]["loss"] == "wasserstein-gp"
+    assert config["settings"]["n_critic"] == 2 and config["settings"]["betas"] == [0.0, 0.99]
+    result = runner.invoke(cli, ["sample", str(tmp_path / "run"), "--n-samples", "20",
+                                 "--out", str(tmp_path / "gen.npz")])
+    assert result.exit_code == 0, result.output
+    generated = pg.data.load(tmp_path / "gen.npz").x
+    assert generated.shape == (20, 4, 4) and set(np.unique(generated)) <= {-1, 1}
