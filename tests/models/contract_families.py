@@ -32,8 +32,16 @@ def _rbm_cd(seed):
                batch_size=16, burn_in=5, seed=seed)
 
 
+def _diffusion(seed):
+    from physgen.models.diffusion import Diffusion
+
+    return Diffusion(n_timesteps=20, channels=4, n_blocks=1, time_embedding_dim=8, epochs=2,
+                     batch_size=16, seed=seed)
+
+
 # (name, factory): add one line per family
 FAMILY_FACTORIES = [
     ("rbm-pcd", _rbm),
     ("rbm-cd", _rbm_cd),
+    ("diffusion", _diffusion),
 ]
