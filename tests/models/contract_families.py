@@ -39,9 +39,16 @@ def _diffusion(seed):
                      batch_size=16, seed=seed)
 
 
+def _bm(seed):
+    from physgen.models.boltzmann import BoltzmannMachine
+
+    return BoltzmannMachine(n_chains=32, epochs=2, batch_size=16, burn_in=5, seed=seed)
+
+
 # (name, factory): add one line per family
 FAMILY_FACTORIES = [
     ("rbm-pcd", _rbm),
     ("rbm-cd", _rbm_cd),
     ("diffusion", _diffusion),
+    ("bm", _bm),
 ]
