@@ -9,12 +9,13 @@ heat-bath update is never deterministic, so the chain is ergodic for finite para
 (sequential Metropolis with zero-cost flips is not: a zero model would flip every spin
 every sweep).
 
-After every sweep each chain also proposes the global flip s -> -s, accepted with the
-Metropolis probability min(1, exp(-2 h·s)) (the pair terms do not change). Below the
-ordering temperature single-site updates practically never carry a chain from one
-magnetisation sector to the other; this move does, which keeps persistent chains balanced
-between the two sectors of a (nearly) Z2-symmetric model. It leaves p invariant, so it can
-only help; with strong fields it is simply rejected.
+After every sweep each chain also attempts the global flip s -> -s: proposed with
+probability 1/2 and accepted with the Metropolis probability min(1, exp(-2 h·s)) (the pair
+terms are even). Below the ordering temperature single-site updates practically never carry
+a chain from one magnetisation sector to the other; this move does, which keeps persistent
+chains balanced between the sectors of a (nearly) Z2-symmetric model. The factor 1/2
+matters: without it a zero-field model would flip every chain after every sweep, in
+lockstep. The move leaves p invariant; with strong fields it is simply rejected.
 
 Two backends: a compiled Numba kernel for CPU tensors (parallel over chains; the local fields
 are kept up to date incrementally, O(N) work per flip) and a torch loop over sites for other
@@ -54,13 +55,13 @@ def _heat_bath_kernel(spins, fields, couplings, uniforms, global_flip):
                     s[i] = new
                     step = 2.0 * new
                     for j in range(n):
-                        local[j] += step * couplings[j, i]
+                        local[j] += step * couplings[i, j]   # = J[j, i], row i is contiguous
             if global_flip:
                 # s -> -s changes log p by -2 h·s (the pair terms are even)
                 hs = 0.0
                 for i in range(n):
                     hs += fields[i] * s[i]
-                if uniforms[c, t, n] < np.exp(-2.0 * hs):
+                if uniforms[c, t, n] < 0.5 * min(1.0, np.exp(-2.0 * hs)):
                     for i in range(n):
                         s[i] = -s[i]
                         local[i] = 2.0 * fields[i] - local[i]
@@ -146,7 +147,7 @@ def heat_bath(spins: torch.Tensor, fields: torch.Tensor, couplings: torch.Tensor
             state[:, i] = new
             local.addr_(delta, J[i])
         if global_flip:
-            flip = uniform[:, n] < torch.exp(-2.0 * (state @ h))
+            flip = uniform[:, n] < 0.5 * torch.exp(-2.0 * (state @ h)).clamp(max=1.0)
             sign = torch.where(flip, -1.0, 1.0)[:, None]
             state.mul_(sign)
             local = torch.where(flip[:, None], 2.0 * h - local, local)
