@@ -162,7 +162,7 @@ class BoltzmannMachine(GenerativeModel):
     >>> import physgen as pg
     >>> X = pg.ising.sample(L=4, temperature=3.0, n_samples=20_000, seed=0)
     >>> bm = pg.models.BoltzmannMachine(seed=0).fit(X)
-    >>> bm.couplings_[0, 1], bm.couplings_[0, 5]     # ≈ 1/3 (neighbours), ≈ 0
+    >>> J = bm.couplings_        # J[0, 1] ≈ 1/3 (neighbours), J[0, 5] ≈ 0, fields_ ≈ 0
     """
 
     family = "bm"
