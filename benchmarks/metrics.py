@@ -3,6 +3,7 @@
     python benchmarks/metrics.py                # both parts (several minutes on 2 cores)
     python benchmarks/metrics.py --part mmd     # (a) only
     python benchmarks/metrics.py --part evaluate
+    python benchmarks/metrics.py --threads 1    # one thread for PyTorch, BLAS and OpenMP
 
 (a) Unbiased MMD² with a Gaussian kernel (fixed bandwidth) between 20 000 and 20 000
     samples of dimension 256. The NumPy peer is the textbook formula in float64:
@@ -17,7 +18,9 @@
     (T = 2.269 and 2.30) with the default settings, figures rendered too.
     Target: under 60 s.
 
-Timings on a machine shared with other jobs are noisy: run it on a quiet machine.
+Timings on a machine shared with other jobs are noisy: run it on a quiet machine. On a
+busy one, ``--threads 1`` gives steadier numbers (threads that wait for a busy core slow
+both PyTorch and OpenMP-based code down).
 """
 
 from __future__ import annotations
@@ -57,8 +60,19 @@ def numpy_mmd2(x: np.ndarray, y: np.ndarray, bandwidth: float, block: int = BLOC
             - 2.0 * kernel_sum(x, y, False) / (m * n))
 
 
-def _child(which: str) -> None:
+def _limit_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    threadpool_limits(limits=threads)
+
+
+def _child(which: str, threads: int | None) -> None:
     """Run one implementation; print {"seconds", "value", "extra_mb"} as JSON."""
+    _limit_threads(threads)
     x, y = _data()
     if which == "torch":
         import torch  # noqa: F401  (imported before the baseline, like NumPy)
@@ -75,19 +89,21 @@ def _child(which: str) -> None:
     print(json.dumps({"seconds": seconds, "value": float(value), "extra_mb": extra}))
 
 
-def _in_process(which: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", which], check=True,
-                         capture_output=True, text=True).stdout
+def _in_process(which: str, threads: int | None) -> dict:
+    command = [sys.executable, __file__, "--child", which]
+    if threads is not None:
+        command += ["--threads", str(threads)]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def bench_mmd() -> float:
+def bench_mmd(threads: int | None = None) -> float:
     import torch
 
     print(f"(a) MMD² {N} × {N} samples, dimension {DIM}, Gaussian bandwidth {BANDWIDTH}; "
-          f"torch threads {torch.get_num_threads()}")
-    ours = _in_process("torch")
-    peer = _in_process("numpy")
+          f"threads: {threads or f'library defaults (torch {torch.get_num_threads()})'}")
+    ours = _in_process("torch", threads)
+    peer = _in_process("numpy", threads)
     ratio = peer["seconds"] / ours["seconds"]
     print(f"    physgen (torch float32, 2048² blocks): {ours['seconds']:.1f} s, "
           f"peak memory +{ours['extra_mb']:.0f} MB, MMD² = {ours['value']:.6e}")
@@ -98,14 +114,15 @@ def bench_mmd() -> float:
     return ratio
 
 
-def bench_evaluate(tmp_dir: str | None = None) -> float:
+def bench_evaluate(threads: int | None = None) -> float:
     import tempfile
 
     import physgen as pg
 
+    _limit_threads(threads)
     real = pg.ising.sample(L=16, temperature=2.269, n_samples=10_000, seed=1)
     fake = pg.ising.sample(L=16, temperature=2.30, n_samples=10_000, seed=2)
-    with tempfile.TemporaryDirectory(dir=tmp_dir) as out:
+    with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         evaluation = pg.evaluate(real, fake, temperature=2.269, seed=0)
         computed = time.perf_counter() - started
@@ -122,15 +139,17 @@ def bench_evaluate(tmp_dir: str | None = None) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("mmd", "evaluate", "all"), default="all")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for PyTorch, BLAS and OpenMP (default: their own)")
     parser.add_argument("--child", choices=("torch", "numpy"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.child)
+        _child(args.child, args.threads)
         return
     if args.part in ("mmd", "all"):
-        bench_mmd()
+        bench_mmd(args.threads)
     if args.part in ("evaluate", "all"):
-        bench_evaluate()
+        bench_evaluate(args.threads)
 
 
 if __name__ == "__main__":

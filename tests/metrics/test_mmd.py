@@ -21,7 +21,10 @@ def _direct_mmd2(x, y, bandwidths):
             + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2 * kxy.mean())
 
 
-@pytest.mark.parametrize("bandwidth, block_size", [(1.3, 64), ([0.5, 2.0, 4.0], 100), (2.0, 4096)])
+@pytest.mark.parametrize("bandwidth, block_size", [
+    (1.3, 64), ([0.5, 2.0, 4.0], 100), (2.0, 4096),
+    (0.25, 128),  # c ‖x‖²/2 > FACTOR_LIMIT: the explicit-exponent path
+])
 def test_blockwise_equals_direct(bandwidth, block_size):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(301, 6)), rng.normal(0.2, 1.1, size=(257, 6))

@@ -42,7 +42,7 @@ def _as_lattices(dataset):
 @click.option("--alpha", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
               default=0.01, show_default=True, help="Significance level of the verdicts.")
 @click.option("--n-permutations", type=click.IntRange(min=1), default=200, show_default=True)
-@click.option("--max-samples", type=click.IntRange(min=20), default=10_000, show_default=True,
+@click.option("--max-samples", type=click.IntRange(min=20), default=5000, show_default=True,
               help="Subset size per set for the costly metrics.")
 def command(real_path, fake_path, run_dir, out, temperature, seed, alpha, n_permutations,
             max_samples):

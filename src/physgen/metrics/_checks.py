@@ -69,3 +69,12 @@ def check_count(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
     return int(value)
+
+
+def check_test_counts(n_permutations, n_resamples) -> tuple[int, int]:
+    """Settings of a permutation test: ≥ 1 permutation; 0 (no error) or ≥ 2 resamples."""
+    n_permutations = check_count("n_permutations", n_permutations)
+    n_resamples = check_count("n_resamples", n_resamples, minimum=0)
+    if n_resamples == 1:
+        raise ValueError("n_resamples must be 0 (no error) or at least 2")
+    return n_permutations, n_resamples

@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 import scipy.special
 
-from physgen.metrics._checks import as_pair, check_count
+from physgen.metrics._checks import as_pair, check_count, check_test_counts
 from physgen.metrics._resampling import (
     TwoSampleTest,
     bootstrap_two_sample,
@@ -223,10 +223,7 @@ def divergence_test(p, q, *, divergence: str = "js", kind: str = "discrete", bin
                          "'continuous'")
     formula, default_smoothing = DIVERGENCES[divergence]
     smoothing = _check_options(kind, default_smoothing if smoothing is None else smoothing)
-    n_permutations = check_count("n_permutations", n_permutations)
-    n_boot = check_count("n_resamples", n_resamples, minimum=0)
-    if n_boot == 1:
-        raise ValueError("n_resamples must be 0 (no error) or at least 2")
+    n_permutations, n_boot = check_test_counts(n_permutations, n_resamples)
     a, b = as_pair(p, q, ("p", "q"))
     codes_a, codes_b, n_cells = _cell_codes(a, b, kind, bins)
     statistic = _on_counts(formula, n_cells, smoothing)

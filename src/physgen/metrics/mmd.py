@@ -18,12 +18,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.spatial.distance
 
-from physgen.metrics._checks import as_pair, check_count
+from physgen.metrics._checks import as_pair, check_count, check_test_counts
 from physgen.metrics._resampling import TwoSampleTest, permutation_p_value, resample_counts
 from physgen.random import as_generator
 from physgen.stats import Estimate
 
 DEFAULT_BLOCK_SIZE = 2048
+FACTOR_LIMIT = 30.0  # largest c ‖x‖²/2 for the factored kernel: e^60 stays finite in float32
 
 
 def median_bandwidth(x, y, *, max_samples: int = 1000, seed=None) -> float:
@@ -106,27 +107,53 @@ def _kernel_forms(pooled: np.ndarray, weights: np.ndarray, pairs: np.ndarray,
     w = torch.as_tensor(weights, dtype=torch_dtype, device=device)
     left = torch.as_tensor(pairs[:, 0], device=device)
     right = torch.as_tensor(pairs[:, 1], device=device)
-    sq_norms = (z * z).sum(dim=1)
-    scales = [-0.5 / s**2 for s in bandwidths]
+    # One bandwidth: k(x, y) = exp(-‖x - y‖² / (2σ²)) = f(x) exp(c x·y) f(y), with c = 1/σ²
+    # and f(x) = exp(-c ‖x‖² / 2). The factors f go into the weights, so a block costs
+    # one GEMM, one in-place exp and one product with the weights: no n×n pass for
+    # ‖x‖² + ‖y‖². This needs exp(c x·y) to stay finite; when c ‖x‖²/2 exceeds
+    # FACTOR_LIMIT somewhere (tiny bandwidths, outliers), and for sums of bandwidths
+    # (whose kernels are summed before the one product with the weights), the exponent
+    # -‖x - y‖²/2 is formed explicitly instead.
+    half_sq = 0.5 * (z * z).sum(dim=1)
+    inverse = [1.0 / s**2 for s in bandwidths]
+    factored = len(inverse) == 1 and inverse[0] * float(half_sq.max()) <= FACTOR_LIMIT
+    if factored:
+        factor = torch.exp(-inverse[0] * half_sq)
+        w = w * factor[:, None]
+        z = z * inverse[0] ** 0.5  # the GEMM then gives c x·y directly
     total = torch.zeros(len(pairs), dtype=torch.float64, device=device)
     n = len(z)
+    # reused block buffers: fresh 16 MB tensors per block would cost a page fault per 4 kB
+    full = (min(block_size, n),) * 2
+    buffers = [torch.empty(full, dtype=torch_dtype, device=device) for _ in range(3)]
+
+    def block(k: int, shape: tuple) -> "torch.Tensor":
+        if tuple(buffers[k].shape) == shape:
+            return buffers[k]
+        return torch.empty(shape, dtype=torch_dtype, device=device)  # an edge block
     with torch.no_grad():
         for i0 in range(0, n, block_size):
-            zi, si = z[i0:i0 + block_size], sq_norms[i0:i0 + block_size]
-            wi_left, wi_right = w[i0:i0 + block_size][:, left], w[i0:i0 + block_size][:, right]
+            i1 = min(i0 + block_size, n)
             for j0 in range(i0, n, block_size):
-                zj, sj = z[j0:j0 + block_size], sq_norms[j0:j0 + block_size]
-                d2 = zi @ zj.T
-                d2.mul_(-2.0).add_(si[:, None]).add_(sj[None, :]).clamp_(min=0.0)
-                kernel = torch.exp(d2 * scales[0])
-                for scale in scales[1:]:
-                    kernel.add_(torch.exp(d2 * scale))
-                if i0 == j0:
-                    kernel.fill_diagonal_(float(len(scales)))  # k(x, x) exactly
-                kw = kernel @ w[j0:j0 + block_size]
-                part = (wi_left * kw[:, right]).sum(dim=0, dtype=torch.float64)
+                j1 = min(j0 + block_size, n)
+                shape = (i1 - i0, j1 - j0)
+                gram = torch.mm(z[i0:i1], z[j0:j1].T, out=block(0, shape))
+                if factored:
+                    kernel = gram.exp_()
+                    if i0 == j0:  # k(x, x) = 1 exactly, after the factors
+                        kernel.diagonal().copy_(1.0 / factor[i0:i1] ** 2)
+                else:
+                    gram.sub_(half_sq[i0:i1, None]).sub_(half_sq[None, j0:j1])  # -‖x - y‖²/2
+                    kernel = torch.mul(gram, inverse[0], out=block(1, shape)).exp_()
+                    for c in inverse[1:]:
+                        kernel.add_(torch.mul(gram, c, out=block(2, shape)).exp_())
+                    if i0 == j0:
+                        kernel.fill_diagonal_(float(len(inverse)))  # k(x, x) exactly
+                kw = kernel @ w[j0:j1]
+                rows = w[i0:i1]
+                part = (rows[:, left] * kw[:, right]).sum(dim=0, dtype=torch.float64)
                 if i0 != j0:  # the mirrored block (J, I) of the symmetric matrix
-                    part += (wi_right * kw[:, left]).sum(dim=0, dtype=torch.float64)
+                    part += (rows[:, right] * kw[:, left]).sum(dim=0, dtype=torch.float64)
                 total += part
     return total.cpu().numpy()
 
@@ -251,10 +278,7 @@ def mmd_test(x, y, *, n_permutations: int = 200, bandwidth=None, seed=None,
         ``stderr`` and ``details["bandwidth"]``.
     """
     a, b = as_pair(x, y)
-    n_permutations = check_count("n_permutations", n_permutations)
-    n_boot = check_count("n_resamples", n_resamples, minimum=0)
-    if n_boot == 1:
-        raise ValueError("n_resamples must be 0 (no error) or at least 2")
+    n_permutations, n_boot = check_test_counts(n_permutations, n_resamples)
     rng = as_generator(seed)
     bandwidths = _bandwidths(bandwidth, np.concatenate([a, b]), rng)
     statistic, null, replicates = _mmd_pass(a, b, bandwidths, n_permutations=n_permutations,
@@ -278,7 +302,8 @@ def kernel_distance(x, y, *, degree: int = 3, n_subsets: int = 100, subset_size:
     degree : int
     n_subsets : int
     subset_size : int
-        Capped at min(n, m); each subset is drawn without replacement.
+        Capped at min(n, m); each subset is drawn without replacement. Subsets as large
+        as the samples are all the same and have no spread: keep it below min(n, m).
     seed : seed-like
 
     Returns

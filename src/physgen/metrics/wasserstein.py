@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.stats
 
-from physgen.metrics._checks import as_pair, check_count
+from physgen.metrics._checks import as_pair, check_count, check_test_counts
 from physgen.metrics._resampling import TwoSampleTest, permutation_p_value, resample_counts
 from physgen.random import as_generator
 from physgen.stats import Estimate
@@ -142,10 +142,7 @@ def wasserstein_test(x, y, *, method: str = "auto", n_projections: int = 100,
     TwoSampleTest
     """
     a, b = as_pair(x, y)
-    n_permutations = check_count("n_permutations", n_permutations)
-    n_boot = check_count("n_resamples", n_resamples, minimum=0)
-    if n_boot == 1:
-        raise ValueError("n_resamples must be 0 (no error) or at least 2")
+    n_permutations, n_boot = check_test_counts(n_permutations, n_resamples)
     rng = as_generator(seed)
     projected, sliced = _projections(a, b, method, n_projections, rng)
     reduce = np.mean if sliced else np.sum

@@ -20,6 +20,7 @@ from physgen.stats import Estimate
 
 SUMMARY_DIMENSIONS = 32  # Fréchet / kernel distance work on at most this many features
 N_GRID_SAMPLES = 16
+MIN_SAMPLES = 20
 MMD_SCALES = (0.5, 1.0, 2.0)  # bandwidths of the report's MMD, in units of the median distance
 
 
@@ -189,7 +190,7 @@ def _key_features(real, fake, spins, phases) -> dict[str, tuple[np.ndarray, np.n
 
 
 def evaluate(real, fake, temperature=None, run=None, seed=0, *, alpha: float = 0.01,
-             n_permutations: int = 200, n_resamples: int = 100, max_samples: int = 10_000,
+             n_permutations: int = 200, n_resamples: int = 100, max_samples: int = 5000,
              progress: bool | None = None) -> Evaluation:
     """Judge generated samples against real ones: metrics, physics, analysis.
 
@@ -228,7 +229,8 @@ def evaluate(real, fake, temperature=None, run=None, seed=0, *, alpha: float = 0
         ``to_html(directory)`` and ``to_json(path)`` write the report.
     """
     real_arr, fake_arr = np.asarray(real), np.asarray(fake)
-    as_pair(real_arr, fake_arr, ("real", "fake"))  # validates: finite, non-empty, same features
+    # finite, enough samples for cross-validation and real/real splits, same features
+    a, _ = as_pair(real_arr, fake_arr, ("real", "fake"), min_samples=MIN_SAMPLES)
     if real_arr.shape[1:] != fake_arr.shape[1:]:
         raise ValueError(f"real and fake must have the same sample shape, got "
                          f"{real_arr.shape[1:]} and {fake_arr.shape[1:]}")
@@ -298,16 +300,19 @@ def evaluate(real, fake, temperature=None, run=None, seed=0, *, alpha: float = 0
                      fd_test.p_value, f"permutation ({n_permutations})", alpha))
     center, scale = s_real.mean(axis=0), s_real.std(axis=0)
     scale[scale == 0] = 1.0
+    # subsets of at most half of each set, so that they differ and have a spread
+    subset = min(1000, min(len(s_real), len(s_fake)) // 2)
     kid = metrics.kernel_distance((s_real - center) / scale, (s_fake - center) / scale,
-                                  n_subsets=50, seed=next(streams))
+                                  n_subsets=50, subset_size=subset, seed=next(streams))
     kid_p = float(scipy.stats.norm.sf(kid.mean / kid.stderr)) if kid.stderr > 0 else (
         1.0 if kid.mean <= 0 else 0.0)
     rows.append(_row("kernel_distance", "kernel distance: cubic-kernel MMD², median ± spread",
                      s_name + ", standardised", kid, kid_p,
-                     "normal, spread of 1000-sample subsets (conservative)", alpha, 0.0))
+                     f"normal, spread of {subset}-sample subsets (conservative)", alpha, 0.0))
     steps.update()
 
-    phases = compare_phases(sub_real, sub_fake, n_clusters=3, seed=next(streams))
+    phases = compare_phases(sub_real, sub_fake, n_components=min(2, a.shape[1]), n_clusters=3,
+                            seed=next(streams))
     rows.append(_row("phase_occupancy", f"K-means phase occupancy ({phases.kmeans.n_clusters} "
                      f"clusters), chi²", "first 2 principal components of real",
                      phases.occupancy.statistic, phases.occupancy.p_value,
