@@ -53,7 +53,8 @@ def test_discrete_samples_count_states_with_stated_smoothing():
     assert metrics.kl_divergence(x, y, kind="discrete") == pytest.approx(scipy.stats.entropy(p, q))
     p0, q0 = np.array([3, 1, 0]) / 4, np.array([0, 2, 1]) / 3
     assert metrics.js_divergence(x, y, kind="discrete") == pytest.approx(jensenshannon(p0, q0) ** 2)
-    assert metrics.total_variation(x, y, kind="discrete") == pytest.approx(0.5 * np.abs(p0 - q0).sum())
+    assert metrics.total_variation(x, y, kind="discrete") == pytest.approx(
+        0.5 * np.abs(p0 - q0).sum())
     assert metrics.kl_divergence(x, y, kind="discrete", smoothing=0) == np.inf
 
 

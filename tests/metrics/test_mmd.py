@@ -41,7 +41,8 @@ def test_median_heuristic_and_self_comparison():
     y = rng.normal(size=(150, 3))
     sigma = np.sqrt(np.median(pdist(np.r_[x, y], "sqeuclidean")))
     assert metrics.median_bandwidth(x, y) == pytest.approx(sigma)
-    assert metrics.mmd(x, y, seed=0) == pytest.approx(_direct_mmd2(x, y, [sigma]), rel=1e-4, abs=1e-7)
+    assert metrics.mmd(x, y, seed=0) == pytest.approx(_direct_mmd2(x, y, [sigma]),
+                                                      rel=1e-4, abs=1e-7)
     # MMD² of a sample with itself: the unbiased estimate is ≤ 0 (equality only if constant)
     assert metrics.mmd(x, x, bandwidth=1.0, dtype="float64") < 0
     spins = np.ones((10, 4, 4))

@@ -12,7 +12,8 @@ def _files(tmp_path):
     pg.data.save(real, pg.ising.sample(L=4, temperature=2.269, n_samples=150, seed=1),
                  metadata={"temperature": 2.269, "L": 4, "dim": 2})
     # csv keeps no shape: the flattened lattices are compared as 16 features
-    pg.data.save(fake, pg.ising.sample(L=4, temperature=2.269, n_samples=120, seed=2).reshape(120, 16))
+    spins = pg.ising.sample(L=4, temperature=2.269, n_samples=120, seed=2)
+    pg.data.save(fake, spins.reshape(120, 16))
     return real, fake
 
 

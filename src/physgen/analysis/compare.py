@@ -90,8 +90,9 @@ def compare_phases(real, fake, *, n_components: int = 2, n_clusters: int = 3,
     fake_fit = pca(b, n_components)
     correlations = {}
     if is_spins(real) and is_spins(fake):
-        correlations = {"real": order_parameter_correlation(fitted.scores, np.abs(a.mean(axis=1))),
-                        "fake": order_parameter_correlation(fake_fit.scores, np.abs(b.mean(axis=1)))}
+        correlations = {
+            "real": order_parameter_correlation(fitted.scores, np.abs(a.mean(axis=1))),
+            "fake": order_parameter_correlation(fake_fit.scores, np.abs(b.mean(axis=1)))}
     clusters = kmeans(fitted.scores, n_clusters, seed=rng)
     labels_fake = clusters.assign(scores_fake)
     occupancy = compare_occupancy(clusters.labels, labels_fake, clusters.n_clusters)

@@ -45,14 +45,17 @@ def ising_feature_matrix(spins, *, J: float = 1.0, h: float = 0.0) -> tuple[list
     """
     f = ising_features(spins, J=J, h=h)
     correlation = f["correlation"][:, 1:]
-    names = ["energy", "abs_magnetization"] + [f"G({r})" for r in range(1, correlation.shape[1] + 1)]
+    names = ["energy", "abs_magnetization"]
+    names += [f"G({r})" for r in range(1, correlation.shape[1] + 1)]
     return names, np.column_stack([f["energy"], f["abs_magnetization"], correlation])
 
 
 def is_spins(x) -> bool:
     """True for arrays of shape (n, L) or (n, L, L) holding only -1 and +1."""
     a = np.asarray(x)
-    if a.ndim not in (2, 3) or a.shape[0] < 2 or a.shape[1] < 2 or (a.ndim == 3 and a.shape[1] != a.shape[2]):
+    if a.ndim not in (2, 3) or a.shape[0] < 2 or a.shape[1] < 2:
+        return False
+    if a.ndim == 3 and a.shape[1] != a.shape[2]:
         return False
     if not np.issubdtype(a.dtype, np.number):
         return False

@@ -54,7 +54,8 @@ def _probability_vector(p, name: str) -> np.ndarray:
     return a / total  # removes round-off only: the sum is already 1 within 1e-6
 
 
-def _cell_codes(a: np.ndarray, b: np.ndarray, kind: str, bins) -> tuple[np.ndarray, np.ndarray, int]:
+def _cell_codes(a: np.ndarray, b: np.ndarray, kind: str,
+                bins) -> tuple[np.ndarray, np.ndarray, int]:
     """Integer state (or histogram cell) of every sample, and the number of cells."""
     pooled = np.concatenate([a, b])
     if kind == "discrete":
@@ -238,8 +239,9 @@ def divergence_test(p, q, *, divergence: str = "js", kind: str = "discrete", bin
     if n_boot:
         counts_a = resample_counts(rng, len(codes_a), n_boot)
         counts_b = resample_counts(rng, len(codes_b), n_boot)
-        replicates = [formula(*(_normalised(np.bincount(c, weights=w, minlength=n_cells) + smoothing)
-                                for c, w in ((codes_a, counts_a[r]), (codes_b, counts_b[r]))))
+        def smoothed(codes, counts):
+            return _normalised(np.bincount(codes, weights=counts, minlength=n_cells) + smoothing)
+        replicates = [formula(smoothed(codes_a, counts_a[r]), smoothed(codes_b, counts_b[r]))
                       for r in range(n_boot)]
         stderr = float(np.std(replicates, ddof=1))
     return TwoSampleTest(observed, permutation_p_value(observed, null), null, stderr,

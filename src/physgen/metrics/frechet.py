@@ -18,9 +18,9 @@ def _psd_sqrt(cov: np.ndarray) -> np.ndarray:
 def frechet_gaussians(mean1, cov1, mean2, cov2) -> float:
     """Squared 2-Wasserstein (Fréchet) distance between N(mean1, cov1) and N(mean2, cov2).
 
-    ‖μ₁ - μ₂‖² + tr(Σ₁ + Σ₂ - 2 (Σ₁^½ Σ₂ Σ₁^½)^½). The trace term uses the eigenvalues
-    of the symmetric Σ₁^½ Σ₂ Σ₁^½, which stays real and stable where the general
-    matrix square root of Σ₁Σ₂ can pick up imaginary round-off.
+    ‖μ₁ - μ₂‖² + tr(Σ₁ + Σ₂ - 2 (Σ₁^½ Σ₂ Σ₁^½)^½). The trace term uses the
+    eigenvalues of the symmetric Σ₁^½ Σ₂ Σ₁^½, which stays real and stable where the
+    general matrix square root of Σ₁Σ₂ can pick up imaginary round-off.
 
     Parameters
     ----------

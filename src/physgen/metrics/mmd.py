@@ -107,8 +107,8 @@ def _kernel_forms(pooled: np.ndarray, weights: np.ndarray, pairs: np.ndarray,
     w = torch.as_tensor(weights, dtype=torch_dtype, device=device)
     left = torch.as_tensor(pairs[:, 0], device=device)
     right = torch.as_tensor(pairs[:, 1], device=device)
-    # One bandwidth: k(x, y) = exp(-‖x - y‖² / (2σ²)) = f(x) exp(c x·y) f(y), with c = 1/σ²
-    # and f(x) = exp(-c ‖x‖² / 2). The factors f go into the weights, so a block costs
+    # One bandwidth: k(x, y) = exp(-‖x - y‖² / (2σ²)) = f(x) exp(c x·y) f(y), with
+    # c = 1/σ² and f(x) = exp(-c ‖x‖² / 2). The factors f go into the weights, so a block costs
     # one GEMM, one in-place exp and one product with the weights: no n×n pass for
     # ‖x‖² + ‖y‖². This needs exp(c x·y) to stay finite; when c ‖x‖²/2 exceeds
     # FACTOR_LIMIT somewhere (tiny bandwidths, outliers), and for sums of bandwidths
@@ -190,7 +190,8 @@ def _mmd_pass(a, b, bandwidths, *, n_permutations=0, n_resamples=0, rng=None,
         columns.append(label)
         pairs += [(p, p), (p, 0), (p, 1)]
     if n_resamples:
-        counts_a, counts_b = resample_counts(rng, m, n_resamples), resample_counts(rng, n, n_resamples)
+        counts_a = resample_counts(rng, m, n_resamples)
+        counts_b = resample_counts(rng, n, n_resamples)
         for r in range(n_resamples):
             p = len(columns)
             columns += [np.r_[counts_a[r], np.zeros(n)], np.r_[np.zeros(m), counts_b[r]]]

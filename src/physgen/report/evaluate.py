@@ -389,8 +389,8 @@ def _distribution_rows(name, a, b, *, first, spins, alpha, n_permutations, n_res
         return rows
     kind = "discrete" if spins else "continuous"
     what = "levels" if spins else "32-bin histogram"
-    for key, label in (("kl", "KL(real ‖ fake), smoothing ½"), ("js", "Jensen–Shannon divergence"),
-                       ("tv", "total variation")):
+    for key, label in (("kl", "KL(real ‖ fake), smoothing ½"),
+                       ("js", "Jensen–Shannon divergence"), ("tv", "total variation")):
         test = metrics.divergence_test(a, b, divergence=key, kind=kind, bins=32,
                                        n_permutations=n_permutations, n_resamples=n_resamples,
                                        seed=next(streams))

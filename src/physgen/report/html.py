@@ -67,7 +67,8 @@ def _td(text: str, css: str = "") -> str:
 def _figure(figure_id: str, png: bytes, caption: str) -> str:
     data = base64.b64encode(png).decode("ascii")
     return (f'<figure id="fig-{figure_id}"><img alt="{escape(caption)}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{escape(caption)}</figcaption></figure>')
+            f'src="data:image/png;base64,{data}">'
+            f'<figcaption>{escape(caption)}</figcaption></figure>')
 
 
 def _figures(ev) -> list[tuple[str, bytes, str]]:
@@ -84,8 +85,9 @@ def _figures(ev) -> list[tuple[str, bytes, str]]:
     if data["observables"] is not None:
         out.append(("observables", plots.observables(ev.observables),
                     "Observables with one-standard-error bars; dashed: exact value."))
-        out.append(("correlation", plots.correlation(data["observables"]["real"]["correlation_function"],
-                                                      data["observables"]["fake"]["correlation_function"]),
+        g_real = data["observables"]["real"]["correlation_function"]
+        g_fake = data["observables"]["fake"]["correlation_function"]
+        out.append(("correlation", plots.correlation(g_real, g_fake),
                     "Spin–spin correlation G(r) along the lattice axes."))
     out.append(("pca", plots.pca_scatter(ev.phases),
                 "Real and generated samples in the real samples' principal components, "
@@ -169,7 +171,8 @@ def _info_section(ev) -> str:
              ("sample shape", "×".join(map(str, info["sample_shape"])) or "scalar"),
              ("kind", info["kind"]), ("temperature", _num(info["temperature"])),
              ("seed", info["seed"]), ("α", info["alpha"]),
-             ("permutations / bootstrap resamples", f"{info['n_permutations']} / {info['n_resamples']}"),
+             ("permutations / bootstrap resamples",
+              f"{info['n_permutations']} / {info['n_resamples']}"),
              ("subset for costly metrics", f"≤ {info['max_samples']} per set"),
              ("physgen", info["physgen_version"])]
     rows = [[_td(k), _td(str(v))] for k, v in items]

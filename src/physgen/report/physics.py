@@ -39,7 +39,8 @@ def exact_reference(sample_shape: tuple, temperature: float | None) -> tuple[dic
     if len(sample_shape) == 2 and sample_shape[0] == sample_shape[1]:
         L = sample_shape[0]
         if L * L <= MAX_ENUMERATION_SPINS:
-            return dict(ising.exact(L, temperature).observables), f"enumeration of the {L}×{L} torus"
+            return (dict(ising.exact(L, temperature).observables),
+                    f"enumeration of the {L}×{L} torus")
         k = ising.kaufman(L, temperature)
         return ({"energy": k["energy"], "specific_heat": k["specific_heat"]},
                 f"Kaufman's exact {L}×{L} torus")
@@ -92,7 +93,9 @@ def _correlation_row(real: Estimate, fake: Estimate, alpha: float) -> Observable
         z = np.where(scale > 0, diff / scale, np.where(diff == 0, 0.0, np.inf))
     k = int(np.argmax(np.abs(z)))
     z_max = float(z[k])
-    p = float(min(1.0, len(z) * 2.0 * scipy.stats.norm.sf(abs(z_max)))) if math.isfinite(z_max) else 0.0
+    p = 0.0
+    if math.isfinite(z_max):
+        p = float(min(1.0, len(z) * 2.0 * scipy.stats.norm.sf(abs(z_max))))
     return ObservableRow("correlation_function", f"G(r) at r = {k + 1}, the largest |z| of r ≥ 1",
                          Estimate(float(r_mean[k]), float(r_err[k])),
                          Estimate(float(f_mean[k]), float(f_err[k])), None, z_max, p,
