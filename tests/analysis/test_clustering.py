@@ -65,8 +65,19 @@ def test_ising_phases_compared_between_temperatures():
     assert set(differ.hierarchical) == {"single", "complete"}
     # the two ordered phases (m > 0, m < 0) land in different K-means clusters
     m = cold.mean(axis=(1, 2))
-    labels = same.kmeans.labels
+    labels = same.labels_real
     assert not set(labels[m > 0.5]) & set(labels[m < -0.5])
+
+
+def test_occupancy_test_is_calibrated_under_the_null():
+    rng = np.random.default_rng(4)
+    p = []
+    for k in range(30):
+        # a two-component mixture, each sample drawing its component at random
+        mix = lambda n: rng.normal(size=(n, 3)) + 3 * (rng.random((n, 1)) < 0.5)  # noqa: E731
+        x, y = mix(120), mix(100)
+        p.append(analysis.compare_phases(x, y, n_clusters=3, linkages=(), seed=k).occupancy.p_value)
+    assert scipy.stats.kstest(p, "uniform").pvalue > 0.001
 
 
 def test_bad_inputs():

@@ -23,22 +23,27 @@ from physgen.random import as_generator
 class PhaseAnalysis:
     """PCA and clustering of real and generated samples in one coordinate system.
 
+    The shared coordinates and the clusters are fitted to the pooled samples, so they
+    do not depend on which sample is which: under the null hypothesis (one
+    distribution) the occupancy tests are then valid.
+
     Attributes
     ----------
     pca : PCAResult
-        Fitted on the real samples; ``pca.scores`` are the real scores, shape (n, k).
+        Fitted on the pooled samples (real first).
+    scores_real : np.ndarray, shape (n, k)
     scores_fake : np.ndarray, shape (m, k)
-        Generated samples in the real samples' principal coordinates.
+        Both samples in the pooled principal coordinates.
     explained_variance_real, explained_variance_fake : np.ndarray, shape (k,)
         Explained-variance ratios of PCAs fitted to each sample separately.
     order_parameter_correlation : dict[str, float]
         corr(|PC1|, |m|) for "real" and "fake" (spins only; empty otherwise), each from
         its own PCA.
     kmeans : Clustering
-        K-means on the real scores; ``labels_fake`` assigns the generated samples to
-        its centres, and ``occupancy`` compares how both fill the clusters.
-    labels_fake : np.ndarray, shape (m,)
+        K-means on the pooled scores (real first).
+    labels_real, labels_fake : np.ndarray, shapes (n,) and (m,)
     occupancy : OccupancyComparison
+        How real and generated samples fill the K-means clusters.
     hierarchical : dict[str, dict[str, Clustering]]
         linkage -> {"real": ..., "fake": ...}: agglomerative clusterings of random
         subsets (at most ``max_hierarchical`` each) in the same coordinates.
@@ -47,11 +52,13 @@ class PhaseAnalysis:
     """
 
     pca: PCAResult
+    scores_real: np.ndarray = field(repr=False)
     scores_fake: np.ndarray = field(repr=False)
     explained_variance_real: np.ndarray
     explained_variance_fake: np.ndarray
     order_parameter_correlation: dict
     kmeans: Clustering = field(repr=False)
+    labels_real: np.ndarray = field(repr=False)
     labels_fake: np.ndarray = field(repr=False)
     occupancy: OccupancyComparison
     hierarchical: dict = field(repr=False)
@@ -85,27 +92,27 @@ def compare_phases(real, fake, *, n_components: int = 2, n_clusters: int = 3,
     a, b = as_pair(real, fake, ("real", "fake"))
     max_hierarchical = check_count("max_hierarchical", max_hierarchical, minimum=2)
     rng = as_generator(seed)
-    fitted = pca(a, n_components)
-    scores_fake = fitted.transform(b)
-    fake_fit = pca(b, n_components)
+    pooled = pca(np.concatenate([a, b]), n_components)
+    scores_real, scores_fake = pooled.scores[:len(a)], pooled.scores[len(a):]
+    real_fit, fake_fit = pca(a, n_components), pca(b, n_components)
     correlations = {}
     if is_spins(real) and is_spins(fake):
         correlations = {
-            "real": order_parameter_correlation(fitted.scores, np.abs(a.mean(axis=1))),
+            "real": order_parameter_correlation(real_fit.scores, np.abs(a.mean(axis=1))),
             "fake": order_parameter_correlation(fake_fit.scores, np.abs(b.mean(axis=1)))}
-    clusters = kmeans(fitted.scores, n_clusters, seed=rng)
-    labels_fake = clusters.assign(scores_fake)
-    occupancy = compare_occupancy(clusters.labels, labels_fake, clusters.n_clusters)
+    clusters = kmeans(pooled.scores, n_clusters, seed=rng)
+    labels_real, labels_fake = clusters.labels[:len(a)], clusters.labels[len(a):]
+    occupancy = compare_occupancy(labels_real, labels_fake, clusters.n_clusters)
 
     pick = lambda n: np.sort(rng.choice(n, min(n, max_hierarchical), replace=False))  # noqa: E731
-    sub_real, sub_fake = fitted.scores[pick(len(a))], scores_fake[pick(len(b))]
+    sub_real, sub_fake = scores_real[pick(len(a))], scores_fake[pick(len(b))]
     trees, pooled_tests = {}, {}
     for method in linkages:
         trees[method] = {"real": hierarchical(sub_real, n_clusters, method=method),
                          "fake": hierarchical(sub_fake, n_clusters, method=method)}
-        pooled = hierarchical(np.concatenate([sub_real, sub_fake]), n_clusters, method=method)
-        pooled_tests[method] = compare_occupancy(pooled.labels[:len(sub_real)],
-                                                 pooled.labels[len(sub_real):], pooled.n_clusters)
-    return PhaseAnalysis(fitted, scores_fake, fitted.explained_variance_ratio,
-                         fake_fit.explained_variance_ratio, correlations, clusters, labels_fake,
-                         occupancy, trees, pooled_tests)
+        both = hierarchical(np.concatenate([sub_real, sub_fake]), n_clusters, method=method)
+        pooled_tests[method] = compare_occupancy(both.labels[:len(sub_real)],
+                                                 both.labels[len(sub_real):], both.n_clusters)
+    return PhaseAnalysis(pooled, scores_real, scores_fake, real_fit.explained_variance_ratio,
+                         fake_fit.explained_variance_ratio, correlations, clusters, labels_real,
+                         labels_fake, occupancy, trees, pooled_tests)

@@ -177,15 +177,15 @@ def _summary_features(real, fake, spins: bool):
 
 
 def _key_features(real, fake, spins, phases) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """1-D features compared as distributions: energy and |m|, or PC1 and PC2."""
+    """1-D features compared as distributions: energy and |m|, or PC1 and PC2 (pooled)."""
     if spins:
         _, f_real = ising_feature_matrix(real)
         _, f_fake = ising_feature_matrix(fake)
         return {"energy per spin": (f_real[:, 0], f_fake[:, 0]),
                 "|m|": (f_real[:, 1], f_fake[:, 1])}
     out = {}
-    for j in range(min(2, phases.pca.scores.shape[1])):
-        out[f"PC{j + 1} score"] = (phases.pca.scores[:, j], phases.scores_fake[:, j])
+    for j in range(min(2, phases.scores_real.shape[1])):
+        out[f"PC{j + 1} score"] = (phases.scores_real[:, j], phases.scores_fake[:, j])
     return out
 
 
@@ -314,7 +314,7 @@ def evaluate(real, fake, temperature=None, run=None, seed=0, *, alpha: float = 0
     phases = compare_phases(sub_real, sub_fake, n_components=min(2, a.shape[1]), n_clusters=3,
                             seed=next(streams))
     rows.append(_row("phase_occupancy", f"K-means phase occupancy ({phases.kmeans.n_clusters} "
-                     f"clusters), chi²", "first 2 principal components of real",
+                     f"clusters), chi²", "first 2 principal components (pooled)",
                      phases.occupancy.statistic, phases.occupancy.p_value,
                      "chi-square homogeneity", alpha))
     steps.update()

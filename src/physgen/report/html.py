@@ -81,7 +81,7 @@ def _figures(ev) -> list[tuple[str, bytes, str]]:
                     "Marginal distributions of the first features."))
     out.append(("histograms", plots.histograms(data["key_features"]),
                 "Distributions of energy per spin and |m|." if data["spins"]
-                else "Distributions of the principal-component scores (PCA of real)."))
+                else "Distributions of the principal-component scores (pooled PCA)."))
     if data["observables"] is not None:
         out.append(("observables", plots.observables(ev.observables),
                     "Observables with one-standard-error bars; dashed: exact value."))
@@ -90,8 +90,8 @@ def _figures(ev) -> list[tuple[str, bytes, str]]:
         out.append(("correlation", plots.correlation(g_real, g_fake),
                     "Spin–spin correlation G(r) along the lattice axes."))
     out.append(("pca", plots.pca_scatter(ev.phases),
-                "Real and generated samples in the real samples' principal components, "
-                "with K-means centres; explained variance of PCAs fitted to each."))
+                "Real and generated samples in the principal components of the pooled "
+                "samples, with K-means centres; explained variance of PCAs fitted to each."))
     out.append(("dendrograms", plots.dendrograms(ev.phases),
                 "Agglomerative clustering of random subsets in the same coordinates "
                 "(last 30 merges)."))

@@ -171,11 +171,11 @@ def correlation(real, fake) -> bytes:
 
 
 def pca_scatter(phases) -> bytes:
-    """Real and generated samples in the real samples' first two principal components,
-    with the K-means centres; and the explained variance of PCAs fitted to each."""
+    """Real and generated samples in the first two principal components of the pooled
+    samples, with the K-means centres; and the explained variance of PCAs fitted to each."""
     fig = _figure(9, 4)
     ax, bars = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
-    real, fake = phases.pca.scores, phases.scores_fake
+    real, fake = phases.scores_real, phases.scores_fake
     y_real = real[:, 1] if real.shape[1] > 1 else np.zeros(len(real))
     y_fake = fake[:, 1] if fake.shape[1] > 1 else np.zeros(len(fake))
     ax.scatter(_thin(real[:, 0]), _thin(y_real), s=5, alpha=0.35, color=REAL, label="real")
@@ -183,8 +183,8 @@ def pca_scatter(phases) -> bytes:
     centers = phases.kmeans.centers
     ax.scatter(centers[:, 0], centers[:, 1] if centers.shape[1] > 1 else np.zeros(len(centers)),
                marker="x", s=80, color=EXACT, label="K-means centres")
-    ax.set_xlabel("PC1 (of real)")
-    ax.set_ylabel("PC2 (of real)")
+    ax.set_xlabel("PC1 (pooled)")
+    ax.set_ylabel("PC2 (pooled)")
     ax.legend(fontsize="small")
     k = np.arange(len(phases.explained_variance_real))
     bars.bar(k - 0.2, phases.explained_variance_real, width=0.4, color=REAL, label="real")
