@@ -45,10 +45,26 @@ def _bm(seed):
     return BoltzmannMachine(n_chains=32, epochs=2, batch_size=16, burn_in=5, seed=seed)
 
 
+def _vae(seed):
+    from physgen.models.vae import VAE
+
+    return VAE(latent_dim=2, hidden=(16,), context=1, n_components=4, kl_warmup=1,
+               n_importance=8, epochs=2, batch_size=16, seed=seed)
+
+
+def _ebm(seed):
+    from physgen.models.ebm import EBM
+
+    return EBM(hidden=(16,), n_steps=3, buffer_size=64, sample_steps=5, epochs=2, batch_size=16,
+               seed=seed)
+
+
 # (name, factory): add one line per family
 FAMILY_FACTORIES = [
     ("rbm-pcd", _rbm),
     ("rbm-cd", _rbm_cd),
     ("diffusion", _diffusion),
     ("bm", _bm),
+    ("vae", _vae),
+    ("ebm", _ebm),
 ]

@@ -105,3 +105,20 @@ def conv_decoder(in_features: int, L: int, out_channels: int = 1, channels=(64, 
     if output_activation is not None:
         layers.append(output_activation)
     return nn.Sequential(*layers)
+
+
+def reinitialize(module: nn.Module, generator: torch.Generator) -> nn.Module:
+    """Redraw the weights and biases of every Linear and Conv2d layer from ``generator``.
+
+    PyTorch's constructors initialise from the global RNG, which physgen never relies on;
+    this redraws with the same distribution as PyTorch's default (uniform in
+    ±1/sqrt(fan_in) for weights and biases) from a seeded generator. Returns ``module``.
+    """
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            bound = 1.0 / layer.weight[0].numel() ** 0.5
+            with torch.no_grad():
+                layer.weight.uniform_(-bound, bound, generator=generator)
+                if layer.bias is not None:
+                    layer.bias.uniform_(-bound, bound, generator=generator)
+    return module
