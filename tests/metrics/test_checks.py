@@ -14,6 +14,7 @@ SAMPLE_METRICS = [
     lambda x, y: metrics.frechet_distance(x, y),
     lambda x, y: metrics.c2st(x, y),
     lambda x, y: metrics.precision_recall(x, y),
+    lambda x, y: metrics.precision_recall_test(x, y, n_permutations=5),
     lambda x, y: metrics.kernel_distance(x, y),
     lambda x, y: metrics.js_divergence(x, y, kind="discrete"),
     lambda x, y: metrics.divergence_test(x, y),

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from physgen import metrics
 
@@ -41,3 +42,28 @@ def test_bad_inputs():
         metrics.precision_recall(np.zeros((10, 2)), np.zeros((10, 3)))
     with pytest.raises(ValueError, match="k must"):
         metrics.precision_recall(np.zeros((10, 2)), np.zeros((10, 2)), k=0)
+
+
+def test_permutation_test_matches_the_plain_function_and_is_calibrated():
+    rng = np.random.default_rng(1)
+    real, fake = rng.normal(size=(80, 3)), rng.normal(size=(40, 3)) + 0.3
+    result = metrics.precision_recall_test(real, fake, n_permutations=5, seed=1)
+    # the same split, recomputed with precision_recall
+    replay = np.random.default_rng(1)
+    order = replay.permutation(80)
+    part_a, part_b = real[order[:40]], real[order[40:80]]
+    part_f = fake[np.sort(replay.choice(40, 40, replace=False))]
+    observed = metrics.precision_recall(part_a, part_f)
+    baseline = metrics.precision_recall(part_a, part_b)
+    for name in ("precision", "recall"):
+        test = getattr(result, name)
+        assert test.details["value"] == getattr(observed, name)
+        assert test.details["baseline"] == getattr(baseline, name)
+        assert test.statistic == pytest.approx(test.details["value"] - test.details["baseline"])
+    p_recall = [metrics.precision_recall_test(rng.normal(size=(300, 4)), rng.normal(size=(150, 4)),
+                                              n_permutations=49, seed=k).recall.p_value
+                for k in range(30)]
+    assert scipy.stats.kstest(p_recall, "uniform").pvalue > 0.001
+    dropped = np.r_[rng.normal(size=(150, 2)), rng.normal(size=(150, 2)) + 8]
+    assert metrics.precision_recall_test(dropped, rng.normal(size=(150, 2)), n_permutations=99,
+                                         seed=0).recall.p_value <= 0.01

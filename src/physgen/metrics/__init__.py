@@ -35,7 +35,11 @@ from physgen.metrics.divergences import (
 )
 from physgen.metrics.frechet import frechet_distance, frechet_gaussians
 from physgen.metrics.mmd import kernel_distance, median_bandwidth, mmd, mmd_test
-from physgen.metrics.precision_recall import PrecisionRecall, precision_recall
+from physgen.metrics.precision_recall import (
+    PrecisionRecall,
+    precision_recall,
+    precision_recall_test,
+)
 from physgen.metrics.wasserstein import wasserstein, wasserstein_test
 
 __all__ = [
@@ -43,6 +47,7 @@ __all__ = [
     "divergence_test",
     "frechet_distance", "frechet_gaussians", "js_divergence", "kernel_distance",
     "kl_divergence", "median_bandwidth", "mmd", "mmd_test", "permutation_p_value",
-    "permutation_test", "precision_recall", "total_variation", "wasserstein",
+    "permutation_test", "precision_recall", "precision_recall_test", "total_variation",
+    "wasserstein",
     "wasserstein_test",
 ]
