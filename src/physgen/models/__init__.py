@@ -9,7 +9,7 @@ import importlib
 
 FAMILIES = {
     "rbm": "physgen.models.rbm:RBM",
-    "dbn": "physgen.models.rbm:DBN",
+    "dbn": "physgen.models.dbn:DBN",
     "bm": "physgen.models.boltzmann:BoltzmannMachine",
     "gan": "physgen.models.gan:GAN",
     "vae": "physgen.models.vae:VAE",

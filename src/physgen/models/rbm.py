@@ -1,15 +1,36 @@
-"""Restricted Boltzmann machine with binary (Bernoulli) visible and hidden units.
+"""Restricted Boltzmann machine with binary hidden units and Bernoulli or Gaussian visible
+units.
 
-Energy (REFERENCE.md): E(v, h) = -aᵀv - bᵀh - vᵀWh, with ``a`` the visible bias and ``b``
-the hidden bias; free energy F(v) = -aᵀv - Σ_j softplus(b_j + (vᵀW)_j);
-p(h_j = 1 | v) = σ(b_j + (vᵀW)_j), p(v_i = 1 | h) = σ(a_i + (Wh)_i).
+Energies (REFERENCE.md; ``a`` is the visible bias, ``b`` the hidden one):
 
-Spin data (±1) is mapped to bits inside and back on output; 0/1 bits and continuous data in
-[0, 1] (treated as probabilities, as scikit-learn's BernoulliRBM does) are used directly.
-Training is contrastive divergence (``training="cd"``, k Gibbs steps from the data) or
-persistent CD (``"pcd"``, chains kept across updates and checkpointed). The gradient is
-computed in closed form under ``torch.no_grad`` (the negative phase is never part of a
-graph) and handed to the shared optimizer through ``.grad``.
+- Bernoulli visible units: E(v, h) = -aᵀv - bᵀh - vᵀWh, F(v) = -aᵀv - Σ_j softplus(u_j),
+  u = b + Wᵀv, p(h_j = 1 | v) = σ(u_j), p(v_i = 1 | h) = σ(a_i + (Wh)_i).
+- Gaussian visible units with per-unit σ_i: E(v, h) = Σ_i (v_i - a_i)²/(2σ_i²) - bᵀh
+  - Σ_ij (v_i/σ_i²) W_ij h_j, u = b + Wᵀ(v/σ²), p(h_j = 1 | v) = σ(u_j),
+  p(v_i | h) = N(a_i + (Wh)_i, σ_i²), F(v) = Σ_i (v_i - a_i)²/(2σ_i²) - Σ_j softplus(u_j).
+  σ is fixed or learned (as log σ).
+
+Spin data (±1) is mapped to bits inside and back on output; 0/1 bits and, for Bernoulli
+units, continuous data in [0, 1] (treated as probabilities, as scikit-learn's BernoulliRBM
+does) are used directly.
+
+Training follows the log-likelihood gradient, positive phase (data) minus negative phase
+(model samples), computed in closed form under ``torch.no_grad`` (the negative phase is never
+part of a graph; the hidden units enter through p(h | v), the free-energy gradient):
+
+- ``"cd"``: k Gibbs sweeps from the data (contrastive divergence);
+- ``"pcd"``: persistent chains kept across updates (hidden states, checkpointed);
+- ``"pt"``: persistent chains at ``n_temperatures`` inverse temperatures β from 1 to 0 with
+  replica exchanges (:mod:`physgen.samplers.tempering`), the negative samples taken from
+  β = 1. The tempered models interpolate between the base-rate model (W = 0, visible
+  biases at the data's marginals; Salakhutdinov & Murray 2008) and the RBM,
+  E_β = (1 - β) E_base + β E, so the hottest replica samples the base model exactly and
+  chains cross between the modes of a multimodal model through it.
+
+With ``optimizer="sgd"`` and no momentum the update is applied in place (fused), without
+gradient tensors or an optimizer step; other optimizers get the gradient through ``.grad``.
+``log_partition`` is exact by enumeration when a layer is small enough, else estimated by
+annealed importance sampling (:mod:`physgen.samplers.ais`) along the same interpolation.
 """
 
 from __future__ import annotations
@@ -22,23 +43,36 @@ from torch import nn
 from torch.nn.functional import softplus
 
 from physgen.models.base import GenerativeModel
-from physgen.samplers.gibbs import bernoulli, block_gibbs
+from physgen.samplers.ais import AISResult, ais_betas, annealed_importance_sampling
+from physgen.samplers.gibbs import bernoulli, block_gibbs, gaussian
+from physgen.samplers.tempering import parallel_tempering, temperature_ladder
 
-VISIBLE_UNITS = ("bernoulli",)
-TRAINING = ("cd", "pcd")
+VISIBLE_UNITS = ("bernoulli", "gaussian")
+TRAINING = ("cd", "pcd", "pt")
+LOG_PARTITION_METHODS = ("auto", "exact", "ais")
 MAX_EXACT_UNITS = 20
-_PL_ROWS = 1000          # rows used for the per-epoch pseudo-likelihood
-_ENUM_CHUNK = 2 ** 14    # states per chunk when enumerating a layer
+_MONITOR_EXACT_UNITS = 12   # Gaussian units: exact log-likelihood logged per epoch up to this
+_MONITOR_ROWS = 1000        # rows used for the per-epoch monitoring values
+_ENUM_CHUNK = 2 ** 14       # states per chunk when enumerating a layer
+_OFFSET_RATE = 0.01         # sliding-average rate of the hidden offsets λ (Melchior et al.)
+_MIN_STD = 1e-3             # floor of the base model's standard deviations (constant features)
 
 
 class _RBMNet(nn.Module):
-    """Parameters: ``W`` (n_visible, n_hidden), ``visible_bias`` (a), ``hidden_bias`` (b)."""
+    """Parameters ``W`` (n_visible, n_hidden), ``visible_bias`` (a), ``hidden_bias`` (b) and,
+    for Gaussian units, ``log_sigma``; buffers of the base-rate model used by parallel
+    tempering and AIS: ``base_visible_bias`` (log-odds of the data's marginals, or their
+    means for Gaussian units) and, for Gaussian units, ``base_log_sigma``."""
 
-    def __init__(self, n_visible: int, n_hidden: int):
+    def __init__(self, n_visible: int, n_hidden: int, gaussian_units: bool = False):
         super().__init__()
         self.W = nn.Parameter(torch.zeros(n_visible, n_hidden))
         self.visible_bias = nn.Parameter(torch.zeros(n_visible))
         self.hidden_bias = nn.Parameter(torch.zeros(n_hidden))
+        self.register_buffer("base_visible_bias", torch.zeros(n_visible))
+        if gaussian_units:
+            self.log_sigma = nn.Parameter(torch.zeros(n_visible))
+            self.register_buffer("base_log_sigma", torch.zeros(n_visible))
 
 
 def _enumerate_states(n_units: int, start: int, stop: int, dtype) -> torch.Tensor:
@@ -47,21 +81,42 @@ def _enumerate_states(n_units: int, start: int, stop: int, dtype) -> torch.Tenso
     return ((index >> torch.arange(n_units, dtype=torch.int64)) & 1).to(dtype)
 
 
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
 class RBM(GenerativeModel):
-    """Bernoulli-Bernoulli restricted Boltzmann machine.
+    """Restricted Boltzmann machine: binary hidden units, Bernoulli or Gaussian visible units.
 
     Parameters
     ----------
     n_hidden : int
         Number of hidden units.
-    visible : {"bernoulli"}
+    visible : {"bernoulli", "gaussian"}
         Visible unit type.
-    training : {"cd", "pcd"}
-        Contrastive divergence from the data, or persistent chains.
+    sigma : float or None
+        Gaussian units: the standard deviation σ of every visible unit (its initial value
+        when ``learn_sigma``); None uses each feature's standard deviation in the data.
+        Ignored for Bernoulli units.
+    learn_sigma : bool
+        Gaussian units: learn a σ per visible unit (as log σ) along with the weights.
+    training : {"pt", "pcd", "cd"}
+        Parallel-tempering persistent chains, persistent chains at β = 1, or contrastive
+        divergence from the data.
     k : int
-        Gibbs sweeps per update.
+        Gibbs sweeps per update (for ``"pt"`` each sweep is followed by exchanges).
     n_chains : int, optional
-        Persistent chains for ``"pcd"`` (default: ``batch_size``).
+        Persistent chains (per temperature for ``"pt"``); default ``batch_size``.
+    n_temperatures : int
+        Rungs of the ``"pt"`` ladder, β evenly spaced from 1 down to 0 (the base-rate model).
+    centering : bool
+        Follow the centred gradient (Montavon & Müller 2012; Melchior, Fischer & Wiskott
+        2016): the gradient of the same model written with offsets, the data means μ of the
+        visible units and a running mean λ of p(h | data), mapped back to W, a, b. It removes
+        the large common-mode noise of the plain estimate (the model is the same; the
+        updates differ), which persistent chains need to learn multimodal data.
     weight_decay : float
         L2 penalty on ``W`` (not the biases), added to its gradient.
     momentum : float
@@ -71,158 +126,335 @@ class RBM(GenerativeModel):
     burn_in : int
         Default number of Gibbs sweeps of ``sample`` from noise.
     epochs, batch_size, learning_rate, optimizer, lr_schedule, seed, device, on_nonfinite
-        Shared settings (see :mod:`physgen.models.base`).
+        Shared settings (see :mod:`physgen.models.base`). The defaults (Adam, learning rate
+        0.01 decaying linearly, 300 epochs of batches of 128, parallel tempering with 10
+        temperatures) fit the 4×4 Ising model at T_c to an exact KL below 0.03 nats from
+        10 000 samples.
 
     Attributes
     ----------
-    module_ : nn.Module with ``W``, ``visible_bias``, ``hidden_bias``
-    chains_ : Tensor (n_chains, n_hidden) or None
-        Hidden states of the persistent chains (``training="pcd"``) after fitting.
+    module_ : nn.Module with ``W``, ``visible_bias``, ``hidden_bias`` (and ``log_sigma``)
+    chains_ : Tensor or None
+        Hidden states of the persistent chains after fitting: (n_chains, n_hidden) for
+        ``"pcd"``, (n_temperatures, n_chains, n_hidden) for ``"pt"`` (β = 1 first).
     history_ : list of dict
-        Per epoch: ``loss`` (mean free energy of the data minus that of the negative samples,
-        whose gradient is the CD update), ``pseudo_log_likelihood`` (per sample, on up to
-        1000 training rows), ``lr``, ``time``.
+        Per epoch: ``loss`` (mean free energy of up to 1000 training rows minus that of the
+        last negative samples: the quantity whose gradient the update follows),
+        ``pseudo_log_likelihood`` (Bernoulli units; per sample, on up to 1000 rows),
+        ``log_likelihood`` (Gaussian units with at most 12 hidden units: exact, per sample),
+        ``swap_rate`` and ``swap_rate_min`` (``"pt"``: mean and lowest acceptance of the
+        exchanges between neighbouring temperatures), ``lr``, ``time``.
     """
 
     family = "rbm"
     discrete_as = "bits"
 
-    def __init__(self, n_hidden=16, *, visible="bernoulli", training="pcd", k=1, n_chains=None,
-                 weight_decay=0.0, momentum=0.0, init_std=0.01, burn_in=1000, epochs=10,
-                 batch_size=64, learning_rate=0.01, optimizer="sgd", lr_schedule="constant",
-                 seed=None, device="cpu", on_nonfinite="raise"):
+    def __init__(self, n_hidden=16, *, visible="bernoulli", sigma=1.0, learn_sigma=False,
+                 training="pt", k=1, n_chains=None, n_temperatures=10, centering=True,
+                 weight_decay=0.0,
+                 momentum=0.0, init_std=0.01, burn_in=1000, epochs=300, batch_size=128,
+                 learning_rate=0.01, optimizer="adam", lr_schedule="linear", seed=None,
+                 device="cpu", on_nonfinite="raise"):
         self._store_settings(locals())
 
-    # --- hooks ---------------------------------------------------------------------------
+    # --- settings ------------------------------------------------------------------------
 
     def _check_settings(self) -> None:
         super()._check_settings()
-        self._require_positive_int("n_hidden", "k", "burn_in")
+        self._require_positive_int("n_hidden", "k", "burn_in", "n_temperatures")
         self._require_positive_int("n_chains", allow_none=True)
         self._require_choice("visible", VISIBLE_UNITS)
         self._require_choice("training", TRAINING)
+        self._require_choice("learn_sigma", (True, False))
+        self._require_choice("centering", (True, False))
+        if self.sigma is not None and (isinstance(self.sigma, bool) or not isinstance(
+                self.sigma, (int, float)) or not 0 < self.sigma < math.inf):
+            raise ValueError(f"sigma must be a positive number or None (the data's standard "
+                             f"deviations), got {self.sigma!r}")
         for name in ("weight_decay", "momentum", "init_std"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+
+    @property
+    def _gaussian(self) -> bool:
+        return self.visible == "gaussian"
+
+    # --- hooks ---------------------------------------------------------------------------
 
     def _build(self, n_features: int, generator) -> None:
-        self.module_ = _RBMNet(n_features, self.n_hidden)
+        self.module_ = _RBMNet(n_features, self.n_hidden, self._gaussian)
         with torch.no_grad():
             self.module_.W.normal_(0.0, self.init_std, generator=generator)
         self.chains_ = None
 
     def _configure_optimizers(self) -> dict:
+        # the fused (single-kernel) Adam takes half the time of the default one on small
+        # tensors, where the per-op overhead dominates
+        fused = {"fused": True} if self.optimizer in ("adam", "adamw") else {}
         return {"model": self._make_optimizer(self.module_.parameters(),
-                                              momentum=self.momentum)}
+                                              momentum=self.momentum, **fused)}
 
     def _start_training(self, x, y) -> None:
-        if self.domain_ == "continuous" and bool(((x < 0) | (x > 1)).any()):
+        self._initialise_from_data(x)
+        self._prepare_training(self.n_chains or self.batch_size)
+        self._start_chains()
+
+    def _initialise_from_data(self, x) -> None:
+        """Visible biases (and σ) from the data; the base-rate model of tempering and AIS."""
+        net = self.module_
+        if self._gaussian:
+            mean, std = x.mean(0), x.std(0, correction=0).clamp(min=_MIN_STD)
+            sigma = std if self.sigma is None else torch.full_like(mean, float(self.sigma))
+            with torch.no_grad():
+                net.visible_bias.copy_(mean)
+                net.base_visible_bias.copy_(mean)
+                net.log_sigma.copy_(sigma.log())
+                net.base_log_sigma.copy_(std.log())
+            return
+        if bool(((x < 0) | (x > 1)).any()):
             raise ValueError("a Bernoulli RBM needs data in [0, 1] (spins, bits or "
-                             "probabilities); got values outside")
+                             "probabilities); got values outside; use visible='gaussian' "
+                             "for real-valued data")
         # visible bias at the data's log-odds (Hinton 2010, "A practical guide", §8)
         p = x.mean(0).clamp(1e-3, 1 - 1e-3)
         with torch.no_grad():
-            self.module_.visible_bias.copy_(torch.log(p / (1 - p)))
-        if self.training == "pcd":
-            n_chains = self.n_chains or self.batch_size
-            self.chains_ = bernoulli(torch.full((n_chains, self.n_hidden), 0.5,
-                                                device=self.device_), self._training_rng())
+            net.visible_bias.copy_(torch.log(p / (1 - p)))
+            net.base_visible_bias.copy_(net.visible_bias)
+
+    def _prepare_training(self, n_chains: int) -> None:
+        """Training-only attributes that hold no randomness (rebuilt on resume)."""
+        self._n_chains = n_chains
+        if self.training == "pt":
+            betas = temperature_ladder(self.n_temperatures)
+            self._betas = torch.as_tensor(betas, dtype=torch.float32, device=self.device_)
+            self._beta_rows = self._betas.repeat_interleave(n_chains)[:, None]
+        self._manual_sgd = self.optimizer == "sgd" and not self.momentum
+        # centred gradients (Montavon & Müller 2012; Melchior et al. 2016): offsets μ for the
+        # visible units (the data means) and λ for the hidden ones (a running mean of
+        # p(h | data)), λ updated after each step
+        self._hidden_offset = (torch.full((self.n_hidden,), 0.5, device=self.device_)
+                               if self.centering else None)
+        self._ones: dict = {}
+        self._last_negative = None
+        self._swap_counts = None
+
+    def _start_chains(self) -> None:
+        """Persistent chains: random hidden states (one set per temperature for "pt")."""
+        self.chains_ = None
+        shape = {"pcd": (self._n_chains, self.n_hidden),
+                 "pt": (self.n_temperatures, self._n_chains, self.n_hidden)}.get(self.training)
+        if shape is not None:
+            self.chains_ = bernoulli(torch.full(shape, 0.5, device=self.device_),
+                                     self._training_rng())
 
     def _training_rng(self):
         """Training randomness: the NumPy stream on the CPU (faster), torch's on a GPU."""
         return self.rng_ if self.device_.type == "cpu" else self.generator_
 
-    def _negative_phase(self, h, k: int, rng):
-        """k sweeps h -> v -> h from hidden states ``h``; returns the last visible sample,
-        its hidden pre-activation and hidden probabilities."""
+    def _train_step(self, x, y, step: int) -> dict:
+        net = self.module_
+        rng = self._training_rng()
+        with torch.no_grad():
+            s_pos = self._scaled(x)
+            ph_pos = torch.addmm(net.hidden_bias, s_pos, net.W).sigmoid_()
+            if self.training == "cd":
+                v, ph_neg = self._gibbs_from_hidden(bernoulli(ph_pos, rng), self.k, rng)
+            elif self.training == "pcd":
+                v, ph_neg = self._gibbs_from_hidden(self.chains_, self.k, rng)
+                self.chains_ = bernoulli(ph_neg, rng)
+            else:
+                v, ph_neg = self._tempered_negative_phase(step, rng)
+            self._update(x, s_pos, ph_pos, v, ph_neg)
+        self._last_negative = v
+        return {}
+
+    def _gibbs_from_hidden(self, h, k: int, rng):
+        """k sweeps h -> v -> h at β = 1; the last visible sample and its p(h = 1 | v)."""
         net = self.module_
         for sweep in range(k):
             if sweep:
                 h = bernoulli(p_h, rng)
-            v = bernoulli(torch.sigmoid(torch.addmm(net.visible_bias, h, net.W.T)), rng)
-            pre = torch.addmm(net.hidden_bias, v, net.W)
-            p_h = torch.sigmoid(pre)
-        return v, pre, p_h
+            v = self._draw_visible(h, rng)
+            p_h = torch.addmm(net.hidden_bias, self._scaled(v), net.W).sigmoid_()
+        return v, p_h
 
-    def _train_step(self, x, y, step: int) -> dict:
+    def _update(self, x, s_pos, ph_pos, v, ph_neg) -> None:
+        """Step along the log-likelihood gradient estimate (data minus negative samples)."""
         net = self.module_
         W, a, b = net.W, net.visible_bias, net.hidden_bias
-        rng = self._training_rng()
-        with torch.no_grad():
-            pre_pos = torch.addmm(b, x, W)
-            ph_pos = torch.sigmoid(pre_pos)
-            # CD starts the chains at the data; PCD keeps hidden states between updates, so
-            # one update costs the same sweep h -> v -> h as CD-1 (and as scikit-learn)
-            h = bernoulli(ph_pos, rng) if self.training == "cd" else self.chains_
-            v, pre_neg, ph_neg = self._negative_phase(h, self.k, rng)
-            if self.training == "pcd":
-                self.chains_ = bernoulli(ph_neg, rng)
-            n, m = len(x), len(v)
-            # gradient of the mean negative log-likelihood: negative phase - positive phase
-            grad_W = torch.mm(v.T, ph_neg).mul_(1.0 / m).addmm_(x.T, ph_pos, alpha=-1.0 / n)
+        n, m = len(x), len(v)
+        s_neg = self._scaled(v)
+        if self._manual_sgd and not self.centering and not self.learn_sigma:
+            # plain SGD, fused: parameters updated in place, no gradient tensors
+            lr = self.optimizers_["model"].param_groups[0]["lr"]
             if self.weight_decay:
-                grad_W.add_(W, alpha=self.weight_decay)
-            grad_a = v.mean(0) - x.mean(0)
-            # F(data) - F(model) averaged: the quantity whose gradient this update follows
-            loss = softplus(pre_neg).sum() / m - softplus(pre_pos).sum() / n + a @ grad_a
-            W.grad, a.grad, b.grad = grad_W, grad_a, ph_neg.mean(0) - ph_pos.mean(0)
+                W.mul_(1.0 - lr * self.weight_decay)
+            W.addmm_(s_pos.T, ph_pos, alpha=lr / n).addmm_(s_neg.T, ph_neg, alpha=-lr / m)
+            a.addmv_(s_pos.T, self._ones_vector(n), alpha=lr / n)
+            a.addmv_(s_neg.T, self._ones_vector(m), alpha=-lr / m)
+            b.addmv_(ph_pos.T, self._ones_vector(n), alpha=lr / n)
+            b.addmv_(ph_neg.T, self._ones_vector(m), alpha=-lr / m)
+            return
+        grads = {"visible_bias": s_neg.mean(0) - s_pos.mean(0),
+                 "hidden_bias": ph_neg.mean(0) - ph_pos.mean(0)}
+        if self.centering:
+            # the gradient of the centred energy -(s - μ)ᵀa' - bᵀ(h - λ) - (s - μ)ᵀW(h - λ),
+            # which is the same model with a = a' - Wλ, b = b' - Wᵀμ
+            mu, lam = self._visible_offset(), self._hidden_offset
+            grad_W = torch.mm((s_neg - mu).T, ph_neg - lam).mul_(1.0 / m).addmm_(
+                (s_pos - mu).T, ph_pos - lam, alpha=-1.0 / n)
+            W_before = W.detach().clone()
+        else:
+            grad_W = torch.mm(s_neg.T, ph_neg).mul_(1.0 / m).addmm_(s_pos.T, ph_pos,
+                                                                    alpha=-1.0 / n)
+        if self.weight_decay:
+            grad_W.add_(W, alpha=self.weight_decay)
+        grads["W"] = grad_W
+        if self._gaussian and self.learn_sigma:
+            # d(-F)/d log σ_i = [(v_i - a_i)² - 2 v_i (W p_h)_i] / σ_i², model minus data
+            stat_pos = ((x - a) ** 2 - 2 * x * (ph_pos @ W.T)).mean(0)
+            stat_neg = ((v - a) ** 2 - 2 * v * (ph_neg @ W.T)).mean(0)
+            grads["log_sigma"] = (stat_neg - stat_pos) / self._sigma_sq()
+        if self._manual_sgd:
+            lr = self.optimizers_["model"].param_groups[0]["lr"]
+            for name, grad in grads.items():
+                getattr(net, name).sub_(grad, alpha=lr)
+        else:
+            for name, grad in grads.items():
+                getattr(net, name).grad = grad
             self.optimizers_["model"].step()
-        return {"loss": loss}
+        if self.centering:
+            # the optimizer stepped the centred parameters; map the step back: a = a' - Wλ,
+            # b = b' - Wᵀμ with the offsets of this step
+            change = W.detach() - W_before
+            a.sub_(change @ lam)
+            b.sub_(change.T @ mu)
+            lam.lerp_(ph_pos.mean(0), _OFFSET_RATE)
+
+    def _visible_offset(self):
+        """μ of the centred gradient: the data means of v (Bernoulli) or of v/σ² (Gaussian)."""
+        base = self.module_.base_visible_bias
+        if self._gaussian:
+            return base / self._sigma_sq()
+        return torch.sigmoid(base)
+
+    def _ones_vector(self, n: int) -> torch.Tensor:
+        ones = self._ones.get(n)
+        if ones is None:
+            ones = self._ones[n] = torch.ones(n, device=self.device_)
+        return ones
 
     def _end_of_epoch(self, x, y) -> dict:
         generator = self.generator_
-        index = torch.randperm(len(x), generator=generator, device=generator.device)[:_PL_ROWS]
-        return {"pseudo_log_likelihood": float(self._pseudo_log_likelihood(x[index], generator)
-                                               .mean())}
+        index = torch.randperm(len(x), generator=generator, device=generator.device)
+        rows = x[index[:_MONITOR_ROWS]]
+        logs = {}
+        with torch.no_grad():
+            if self._last_negative is not None:
+                logs["loss"] = float(self._free_energy(rows).mean()
+                                     - self._free_energy(self._last_negative).mean())
+            if not self._gaussian:
+                logs["pseudo_log_likelihood"] = float(
+                    self._pseudo_log_likelihood(rows, generator).mean())
+            elif self.n_hidden <= _MONITOR_EXACT_UNITS:
+                logs["log_likelihood"] = float(
+                    (-self._free_energy(rows.double()) - self._exact_log_partition()).mean())
+        if self._swap_counts is not None:
+            accepted, proposed = self._swap_counts
+            rates = (accepted / proposed)[proposed > 0]   # pairs proposed this epoch
+            if len(rates):
+                logs["swap_rate"], logs["swap_rate_min"] = float(rates.mean()), float(rates.min())
+            self._swap_counts = None
+        return logs
 
     def _get_training_state(self) -> dict:
-        return {} if self.chains_ is None else {"chains": self.chains_}
+        state = {} if self.chains_ is None else {"chains": self.chains_}
+        if getattr(self, "_hidden_offset", None) is not None:
+            state["hidden_offset"] = self._hidden_offset
+        return state
 
     def _set_training_state(self, tensors: dict) -> None:
         if "chains" in tensors:
             self.chains_ = tensors["chains"].to(self.device_)
+        if "hidden_offset" in tensors:
+            self._hidden_offset = tensors["hidden_offset"].to(self.device_).clone()
 
     def _sample(self, n: int, y, generator, burn_in=None, init=None):
         steps = self.burn_in if burn_in is None else burn_in
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
             raise ValueError(f"burn_in must be a non-negative integer, got {steps!r}")
         with torch.no_grad():
-            if init is None:
+            if init is not None:
+                v = init
+            elif self._gaussian:
+                net = self.module_
+                v = gaussian(net.base_visible_bias.expand(n, -1), net.base_log_sigma.exp(),
+                             generator)
+            else:
                 v = bernoulli(torch.full((n, self.n_features_), 0.5, device=self.device_),
                               generator)
-            else:
-                v = init
             v, mean_v = block_gibbs(v, self._sample_hidden, self._sample_visible, int(steps),
                                     generator)
-        # discrete data: the binary sample; continuous data in [0, 1]: the mean p(v = 1 | h)
-        return mean_v if self.domain_ == "continuous" and mean_v is not None else v
+        # Bernoulli units on continuous data in [0, 1]: the mean p(v = 1 | h); otherwise the
+        # sample itself (binary, or Gaussian values)
+        if not self._gaussian and self.domain_ == "continuous" and mean_v is not None:
+            return mean_v
+        return v
 
     def _log_prob(self, x, y):
-        if self.domain_ == "continuous":
+        if self.domain_ == "continuous" and not self._gaussian:
             raise ValueError("score_samples needs binary data: the RBM was fitted on "
                              "continuous values, for which a Bernoulli RBM has no likelihood")
-        return -self._free_energy(x.double()) - self.log_partition()
+        log_z = self._cached_log_partition()
+        return -self._free_energy(x.double()) - log_z
 
     # --- conditionals (Gibbs sampling building blocks) -----------------------------------
 
-    def _hidden_probabilities(self, v):
+    def _sigma_sq(self):
+        return torch.exp(2 * self.module_.log_sigma)
+
+    def _scaled(self, v):
+        """v/σ² for Gaussian units (what multiplies W in the energy), v itself otherwise."""
+        if self._gaussian:
+            return v / self._sigma_sq().to(v.dtype)
+        return v
+
+    def _params(self, dtype):
         net = self.module_
-        return torch.sigmoid(torch.addmm(net.hidden_bias.to(v.dtype), v, net.W.to(v.dtype)))
+        return (t.detach().to(dtype) for t in (net.W, net.visible_bias, net.hidden_bias))
+
+    def _hidden_input(self, v):
+        """u = b + Wᵀ(v/σ²) (Gaussian) or b + Wᵀv, shape (n, n_hidden), in ``v``'s dtype."""
+        W, _, b = self._params(v.dtype)
+        return torch.addmm(b, self._scaled(v), W)
+
+    def _hidden_probabilities(self, v):
+        return torch.sigmoid(self._hidden_input(v))
 
     def _sample_hidden(self, v, generator):
         p = self._hidden_probabilities(v)
         return bernoulli(p, generator), p
 
     def _sample_visible(self, h, generator):
-        net = self.module_
-        p = torch.sigmoid(torch.addmm(net.visible_bias, h, net.W.T))
-        return bernoulli(p, generator), p
+        """(sample, conditional mean) of the visible layer given hidden states ``h``."""
+        W, a, _ = self._params(h.dtype)
+        mean = torch.addmm(a, h, W.T)
+        if self._gaussian:
+            return gaussian(mean, self._sigma_sq().to(h.dtype).sqrt(), generator), mean
+        mean.sigmoid_()
+        return bernoulli(mean, generator), mean
+
+    def _draw_visible(self, h, rng):
+        return self._sample_visible(h, rng)[0]
 
     def _free_energy(self, v):
         """F(v) per row, in ``v``'s dtype."""
-        net = self.module_
-        W, a, b = (t.detach().to(v.dtype) for t in (net.W, net.visible_bias, net.hidden_bias))
-        return -(v @ a) - softplus(torch.addmm(b, v, W)).sum(1)
+        _, a, _ = self._params(v.dtype)
+        hidden = softplus(self._hidden_input(v)).sum(1)
+        if self._gaussian:
+            return ((v - a) ** 2 / (2 * self._sigma_sq().to(v.dtype))).sum(1) - hidden
+        return -(v @ a) - hidden
 
     def _pseudo_log_likelihood(self, v, generator):
         """N · log σ(F(v with one random unit flipped) - F(v)) per row (as scikit-learn)."""
@@ -231,6 +463,163 @@ class RBM(GenerativeModel):
         flipped = v.clone()
         flipped[rows, units] = 1 - flipped[rows, units]
         return -v.shape[1] * softplus(self._free_energy(v) - self._free_energy(flipped))
+
+    # --- tempered models: (1 - β) E_base + β E, shared by parallel tempering and AIS -------
+
+    def _base(self, dtype):
+        """Base-model visible bias and (Gaussian) σ², in ``dtype``."""
+        net = self.module_
+        a0 = net.base_visible_bias.to(dtype)
+        return a0, (torch.exp(2 * net.base_log_sigma).to(dtype) if self._gaussian else None)
+
+    def _tempered_visible(self, h, beta, generator):
+        """Visible sample given ``h`` at inverse temperature ``beta`` (number or column)."""
+        W, a, _ = self._params(h.dtype)
+        a0, base_var = self._base(h.dtype)
+        mean = torch.addmm(a, h, W.T)
+        if self._gaussian:
+            # product of N(a + Wh, σ²/β) and N(a0, σ0²/(1 - β)): precision-weighted mean
+            sigma_sq = self._sigma_sq().to(h.dtype)
+            precision = beta / sigma_sq + (1 - beta) / base_var
+            mean = (beta * mean / sigma_sq + (1 - beta) * a0 / base_var) / precision
+            return gaussian(mean, precision.rsqrt(), generator)
+        return bernoulli(mean.mul_(beta).add_((1 - beta) * a0).sigmoid_(), generator)
+
+    def _visible_energy_gap(self, v):
+        """Visible part of E - E_base per row: -(a - a0)ᵀv, or the difference of the two
+        quadratic terms for Gaussian units."""
+        _, a, _ = self._params(v.dtype)
+        a0, base_var = self._base(v.dtype)
+        if self._gaussian:
+            return (((v - a) ** 2 / (2 * self._sigma_sq().to(v.dtype))).sum(-1)
+                    - ((v - a0) ** 2 / (2 * base_var)).sum(-1))
+        return -(v @ (a - a0))
+
+    def _tempered_negative_phase(self, step: int, rng):
+        """k rounds of (sweep at every temperature, exchanges); the β = 1 replica's visible
+        samples and their p(h = 1 | v)."""
+        n_replicas, n_chains, n_hidden = self.chains_.shape
+        beta_rows = self._beta_rows
+
+        def sweep(states, betas, generator):
+            h = states[0].reshape(n_replicas * n_chains, n_hidden)
+            v = self._tempered_visible(h, beta_rows, generator)
+            u = self._hidden_input(v)
+            h = bernoulli(torch.sigmoid(u * beta_rows), generator)
+            return [t.reshape(n_replicas, n_chains, -1) for t in (h, v, u)]
+
+        def energy(states):
+            h, v, u = states
+            return self._visible_energy_gap(v) - (h * u).sum(-1)
+
+        (h, v, u), accepted, proposed, _ = parallel_tempering(
+            [self.chains_], self._betas, sweep, energy, self.k, rng, offset=(step * self.k) % 2)
+        self.chains_ = h
+        if self._swap_counts is None:
+            self._swap_counts = (accepted, proposed)
+        else:
+            self._swap_counts = (self._swap_counts[0] + accepted,
+                                 self._swap_counts[1] + proposed)
+        return v[0], torch.sigmoid(u[0])
+
+    # --- log partition function ---------------------------------------------------------
+
+    def _exact_log_partition(self) -> torch.Tensor:
+        """log Z (0-d float64 tensor) by enumerating the smaller layer (hidden layer for
+        Gaussian units)."""
+        W, a, b = self._params(torch.float64)
+        n_visible, n_hidden = W.shape
+        if self._gaussian:
+            if n_hidden > MAX_EXACT_UNITS:
+                raise ValueError(f"exact log Z of a Gaussian RBM enumerates the hidden layer "
+                                 f"and needs at most {MAX_EXACT_UNITS} hidden units; this one "
+                                 f"has {n_hidden}; use method='ais'")
+            sigma_sq = self._sigma_sq().detach().double()
+            # per hidden state, a Gaussian integral over v:
+            # ∫ exp(-E) dv = exp(bᵀh + Σ_i ((Wh)_i² + 2 a_i (Wh)_i)/(2σ_i²)) Π_i sqrt(2π σ_i²)
+            constant = 0.5 * (n_visible * math.log(2 * math.pi) + sigma_sq.log().sum())
+
+            def terms(states):
+                shift = states @ W.T
+                return states @ b + ((shift ** 2 + 2 * a * shift) / (2 * sigma_sq)).sum(1)
+
+            n_units = n_hidden
+        else:
+            if min(n_visible, n_hidden) > MAX_EXACT_UNITS:
+                raise ValueError(f"exact log Z enumerates the smaller layer and needs at most "
+                                 f"{MAX_EXACT_UNITS} units there; this RBM has {n_visible} "
+                                 f"visible and {n_hidden} hidden units; use method='ais'")
+            constant = 0.0
+            if n_hidden <= n_visible:   # sum over h of exp(bᵀh) Π_i (1 + exp(a_i + (Wh)_i))
+                n_units, own, other, weights = n_hidden, b, a, W.T
+            else:                       # sum over v of exp(-F(v))
+                n_units, own, other, weights = n_visible, a, b, W
+
+            def terms(states):
+                return states @ own + softplus(torch.addmm(other, states, weights)).sum(1)
+
+        parts = []
+        for start in range(0, 2 ** n_units, _ENUM_CHUNK):
+            states = _enumerate_states(n_units, start, min(start + _ENUM_CHUNK, 2 ** n_units),
+                                       torch.float64).to(W.device)
+            parts.append(torch.logsumexp(terms(states), 0))
+        return torch.logsumexp(torch.stack(parts), 0) + constant
+
+    def _exact_is_possible(self) -> bool:
+        n_visible, n_hidden = self.module_.W.shape
+        if self._gaussian:
+            return n_hidden <= MAX_EXACT_UNITS
+        return min(n_visible, n_hidden) <= MAX_EXACT_UNITS
+
+    def _cached_log_partition(self) -> torch.Tensor:
+        """log Z for ``score_samples``: exact when possible, else the AIS estimate with the
+        default settings, computed once per set of parameter values."""
+        # in-place updates bump a tensor's version counter; holding the module itself in the
+        # cache rules out a new module reusing the ids of a freed one
+        versions = tuple(p._version for p in self.module_.parameters())
+        cached = getattr(self, "_log_z_cache", None)
+        if cached is not None and cached[0] is self.module_ and cached[1] == versions:
+            return cached[2]
+        if self._exact_is_possible():
+            value = self._exact_log_partition()
+        else:
+            value = torch.tensor(self.log_partition(method="ais").mean, dtype=torch.float64,
+                                 device=self.device_)
+        self._log_z_cache = (self.module_, versions, value)
+        return value
+
+    def _ais(self, n_chains: int, n_betas: int, n_runs: int, seed) -> AISResult:
+        from physgen.random import as_generator, torch_generator
+
+        net = self.module_
+        dtype = torch.float64
+        a0, base_var = self._base(dtype)
+        n_visible, n_hidden = net.W.shape
+        if self.device_.type == "cpu":
+            generator = as_generator(seed)
+        else:
+            generator = torch_generator(seed, device=self.device_)
+        n = n_chains * n_runs
+        if self._gaussian:
+            x0 = gaussian(a0.expand(n, -1), base_var.sqrt(), generator)
+            log_z_base = 0.5 * float((torch.log(2 * math.pi * base_var)).sum())
+        else:
+            x0 = bernoulli(torch.sigmoid(a0).expand(n, -1), generator)
+            log_z_base = float(softplus(a0).sum())
+        log_z_base += n_hidden * math.log(2.0)
+
+        def step(v, beta_prev, beta, rng):
+            u = self._hidden_input(v)
+            gap = self._visible_energy_gap(v)
+            # log f_β(v) = (visible base term) - β gap(v) + Σ_j softplus(β u_j)
+            log_ratio = ((beta_prev - beta) * gap + softplus(beta * u).sum(1)
+                         - softplus(beta_prev * u).sum(1))
+            h = bernoulli(torch.sigmoid(beta * u), rng)
+            return self._tempered_visible(h, beta, rng), log_ratio
+
+        with torch.no_grad():
+            return annealed_importance_sampling(x0, step, ais_betas(n_betas), log_z_base,
+                                                generator, n_runs=n_runs)
 
     # --- public methods beyond the contract ------------------------------------------------
 
@@ -243,7 +632,8 @@ class RBM(GenerativeModel):
         burn_in : int, optional
             Gibbs sweeps (default: the ``burn_in`` setting).
         init : array-like, shape (n_samples, *event_shape_), optional
-            Start the chains from these configurations instead of uniform noise.
+            Start the chains from these configurations instead of noise (uniform bits, or
+            the data's mean and spread for Gaussian units).
         """
         start = None
         if init is not None:
@@ -263,24 +653,45 @@ class RBM(GenerativeModel):
         with torch.no_grad():
             return self._hidden_probabilities(self._check_X(X)).cpu().numpy()
 
-    def log_partition(self) -> float:
-        """Exact log Z by enumerating the smaller layer (at most 20 units), in float64."""
+    def log_partition(self, method: str = "auto", *, n_chains: int = 100, n_betas: int = 10_000,
+                      n_runs: int = 10, seed=0):
+        """log Z of the fitted RBM.
+
+        Parameters
+        ----------
+        method : {"auto", "exact", "ais"}
+            ``"exact"`` enumerates the smaller layer (the hidden layer for Gaussian units),
+            which must have at most 20 units; ``"ais"`` estimates log Z by annealed
+            importance sampling from the base-rate model; ``"auto"`` is exact when possible.
+        n_chains, n_betas, n_runs : int
+            AIS: chains per run, intermediate distributions, and independent runs (the
+            error is the spread of the runs' estimates over sqrt(n_runs)).
+        seed : seed-like
+            AIS randomness.
+
+        Returns
+        -------
+        float or Estimate
+            The exact value (float64) for ``"exact"``; an ``Estimate(mean, stderr)`` for
+            ``"ais"``; ``"auto"`` returns what the method it picks returns.
+        """
         self._check_fitted()
-        net = self.module_
-        W, a, b = (t.detach().double() for t in (net.W, net.visible_bias, net.hidden_bias))
-        n_visible, n_hidden = W.shape
-        if min(n_visible, n_hidden) > MAX_EXACT_UNITS:
-            raise ValueError(f"exact log Z enumerates the smaller layer and needs at most "
-                             f"{MAX_EXACT_UNITS} units there; this RBM has {n_visible} visible "
-                             f"and {n_hidden} hidden units")
-        if n_hidden <= n_visible:   # sum over h of exp(bᵀh) Π_i (1 + exp(a_i + (Wh)_i))
-            n_units, own, other, weights = n_hidden, b, a, W.T
-        else:                       # sum over v of exp(-F(v))
-            n_units, own, other, weights = n_visible, a, b, W
-        parts = []
-        for start in range(0, 2 ** n_units, _ENUM_CHUNK):
-            states = _enumerate_states(n_units, start, min(start + _ENUM_CHUNK, 2 ** n_units),
-                                       torch.float64).to(W.device)
-            terms = states @ own + softplus(torch.addmm(other, states, weights)).sum(1)
-            parts.append(torch.logsumexp(terms, 0))
-        return float(torch.logsumexp(torch.stack(parts), 0))
+        if method not in LOG_PARTITION_METHODS:
+            raise ValueError(f"method must be one of {', '.join(LOG_PARTITION_METHODS)}, got "
+                             f"{method!r}")
+        if method == "exact" or (method == "auto" and self._exact_is_possible()):
+            with torch.no_grad():
+                return float(self._exact_log_partition())
+        n_chains = _check_int("n_chains", n_chains, 1)
+        n_betas = _check_int("n_betas", n_betas, 10)
+        n_runs = _check_int("n_runs", n_runs, 2)
+        return self._ais(n_chains, n_betas, n_runs, seed).log_z
+
+    def annealed_importance_sampling(self, *, n_chains: int = 100, n_betas: int = 10_000,
+                                     n_runs: int = 10, seed=0) -> AISResult:
+        """The full AIS result (estimate, per-run estimates and log-weights); see
+        :meth:`log_partition`."""
+        self._check_fitted()
+        return self._ais(_check_int("n_chains", n_chains, 1), _check_int("n_betas", n_betas, 10),
+                         _check_int("n_runs", n_runs, 2), seed)
+

@@ -1,7 +1,12 @@
 """Block Gibbs sampling for bipartite models (RBM layers), independent of any network.
 
-A model supplies the two conditional samplers; this module owns the procedure, so that
-parallel tempering and other chains can reuse it.
+A model supplies the two conditional samplers; this module owns the procedure and the
+random draws, so that parallel tempering (:mod:`physgen.samplers.tempering`) and annealed
+importance sampling (:mod:`physgen.samplers.ais`) reuse them.
+
+Every draw takes ``generator``: a ``torch.Generator`` on the tensor's device, or a NumPy
+``Generator`` for CPU tensors. NumPy's PCG64 stream is about twice as fast as torch's CPU
+generator (and ``torch.bernoulli`` slower still), and Gibbs sampling is dominated by it.
 """
 
 from __future__ import annotations
@@ -10,22 +15,37 @@ import numpy as np
 import torch
 
 
-def bernoulli(p: torch.Tensor, generator) -> torch.Tensor:
-    """0/1 samples with probabilities ``p`` (same shape and dtype).
-
-    ``generator`` is a ``torch.Generator`` on ``p``'s device, or a NumPy ``Generator`` for
-    CPU tensors: NumPy's float32 PCG64 stream is about twice as fast as torch's CPU
-    generator, and ``torch.bernoulli`` is slower still; Gibbs sampling is dominated by it.
-    """
+def uniform(shape, generator, like: torch.Tensor) -> torch.Tensor:
+    """A fresh tensor of U[0, 1) draws with ``like``'s dtype and device."""
     if isinstance(generator, np.random.Generator):
-        uniform = torch.from_numpy(generator.random(tuple(p.shape), dtype=np.float32))
-    else:
-        uniform = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
-    return (uniform < p).to(p.dtype)
+        dtype = np.float64 if like.dtype == torch.float64 else np.float32
+        draws = generator.random(tuple(shape), dtype=dtype)
+        return torch.from_numpy(draws).to(like.device, like.dtype)
+    return torch.rand(tuple(shape), generator=generator, device=like.device, dtype=like.dtype)
 
 
-def block_gibbs(v: torch.Tensor, sample_hidden, sample_visible, n_steps: int,
-                generator: torch.Generator):
+def standard_normal(shape, generator, like: torch.Tensor) -> torch.Tensor:
+    """A fresh tensor of N(0, 1) draws with ``like``'s dtype and device."""
+    if isinstance(generator, np.random.Generator):
+        dtype = np.float64 if like.dtype == torch.float64 else np.float32
+        draws = generator.standard_normal(tuple(shape), dtype=dtype)
+        return torch.from_numpy(draws).to(like.device, like.dtype)
+    return torch.randn(tuple(shape), generator=generator, device=like.device, dtype=like.dtype)
+
+
+def bernoulli(p: torch.Tensor, generator) -> torch.Tensor:
+    """0/1 samples with probabilities ``p`` (same shape and dtype; ``p`` is not modified)."""
+    # the fresh uniform tensor becomes the sample in place: one op, no extra allocation
+    return uniform(p.shape, generator, p).lt_(p)
+
+
+def gaussian(mean: torch.Tensor, std, generator) -> torch.Tensor:
+    """Samples of N(mean, std²), elementwise (``std`` a tensor broadcasting to ``mean``, or a
+    number); ``mean`` is not modified."""
+    return standard_normal(mean.shape, generator, mean).mul_(std).add_(mean)
+
+
+def block_gibbs(v: torch.Tensor, sample_hidden, sample_visible, n_steps: int, generator):
     """Run ``n_steps`` sweeps v -> h -> v.
 
     Parameters
@@ -36,7 +56,7 @@ def block_gibbs(v: torch.Tensor, sample_hidden, sample_visible, n_steps: int,
         ``sample_hidden(v, generator) -> (h, p_h)`` and ``sample_visible(h, generator) ->
         (v, mean_v)``: a sample of the layer and its conditional mean.
     n_steps : int
-    generator : torch.Generator
+    generator : torch.Generator or numpy.random.Generator
 
     Returns
     -------
