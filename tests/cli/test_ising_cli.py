@@ -1,6 +1,7 @@
 """`physgen ising` and `physgen demo` end to end, through main()."""
 
 import numpy as np
+import pytest
 
 import physgen as pg
 from physgen.cli.main import main
@@ -47,3 +48,12 @@ def test_csv_output_is_one_row_per_sample(tmp_path):
     out = tmp_path / "s.csv"
     assert main(["ising", "--L", "4", "--n-samples", "7", "--out", str(out)]) == 0
     assert pg.data.load(out).x.shape == (7, 16)
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(tmp_path):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--L", "8", "--n-samples", "200"]) == 0
+    for name in ("observables.png", "run/model.safetensors", "report/report.html",
+                 "report/metrics.json", "generated.npz"):
+        assert (out / name).exists(), name
