@@ -47,7 +47,9 @@ def test_train_then_sample_round_trip(data_file, tmp_path, capsys):
 
 def test_config_file_and_resume(data_file, tmp_path):
     config = tmp_path / "run.toml"
-    config.write_text('n_hidden = 4\noptimizer = "adam"\nlearning_rate = 0.01\n')
+    # a constant rate: a schedule over `epochs` changes when a resume extends the epochs
+    config.write_text('n_hidden = 4\noptimizer = "adam"\nlearning_rate = 0.01\n'
+                      'lr_schedule = "constant"\n')
     run = tmp_path / "run"
     args = ["train", "rbm", "--data", str(data_file), "--out", str(run), "--config", str(config),
             "--set", "epochs=2", "--set", "seed=1"]
