@@ -176,9 +176,10 @@ class EBM(GenerativeModel):
                 widen = self.margin * (high - low).clamp_min(1e-3)
                 net.lower.copy_(low - widen)
                 net.upper.copy_(high + widen)
-            else:
-                net.lower.fill_(-1.0)
-                net.upper.fill_(1.0)
+            else:   # the ±1 corners and the noise around them
+                half_width = 1.0 + 3.0 * self._data_noise()
+                net.lower.fill_(-half_width)
+                net.upper.fill_(half_width)
         self.buffer_ = self._noise(self.buffer_size, self.generator_)
 
     def _train_step(self, x, y, step: int) -> dict:
@@ -255,6 +256,16 @@ class EBM(GenerativeModel):
 
     # --- public methods beyond the contract ----------------------------------------------
 
+    def _start_points(self, init, n_samples):
+        """``init`` (data units) as standardised internal values, or None."""
+        if init is None:
+            return None
+        start = self._standardise(self._check_X(init, "init"))
+        if len(start) != n_samples:
+            raise ValueError(f"init holds {len(start)} configurations, n_samples is "
+                             f"{n_samples}")
+        return start
+
     def sample(self, n_samples: int, y=None, seed=None, *, steps: int | None = None,
                init=None) -> np.ndarray:
         """Langevin samples, shape ``(n_samples, *event_shape_)`` in the fitted domain.
@@ -267,13 +278,29 @@ class EBM(GenerativeModel):
             Start the chains from these points (in the data's units; spins or bits for
             discrete data) instead of uniform noise in the sampling box.
         """
-        start = None
-        if init is not None:
-            start = self._standardise(self._check_X(init, "init"))
-            if len(start) != n_samples:
-                raise ValueError(f"init holds {len(start)} configurations, n_samples is "
-                                 f"{n_samples}")
-        return super().sample(n_samples, y, seed, steps=steps, init=start)
+        return super().sample(n_samples, y, seed, steps=steps,
+                              init=self._start_points(init, n_samples))
+
+    def sample_relaxed(self, n_samples: int, seed=None, *, steps: int | None = None,
+                       init=None) -> np.ndarray:
+        """The Langevin states before rounding, float32, shape ``(n_samples,
+        *event_shape_)``: in [-1, 1] for spins, in [0, 1] for bits (``(v + 1) / 2``), the
+        samples themselves for continuous data. With the same arguments, :meth:`sample`
+        returns their signs (spins) or ``>= 0.5`` (bits)."""
+        from physgen.random import torch_generator
+
+        self._check_fitted()
+        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
+                or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        start = self._start_points(init, n_samples)
+        # the same generator and hook as GenerativeModel.sample, without the rounding
+        generator = torch_generator(seed, device=self.device_)
+        values = self._sample(int(n_samples), None, generator, steps=steps, init=start)
+        values = values.to("cpu", torch.float32)
+        if self.domain_ == "bits":
+            values = (values + 1) / 2
+        return values.numpy().reshape((int(n_samples), *self.event_shape_))
 
     def energy(self, X) -> np.ndarray:
         """E(x) of each row of ``X`` (the unnormalised -log p), shape ``(n_samples,)``.
