@@ -22,7 +22,7 @@ def contract_data(n_samples: int = 64, L: int = 4, seed: int = 0) -> np.ndarray:
 def _rbm(seed):
     from physgen.models.rbm import RBM
 
-    return RBM(n_hidden=8, epochs=2, batch_size=16, burn_in=5, seed=seed)
+    return RBM(n_hidden=8, training="pcd", epochs=2, batch_size=16, burn_in=5, seed=seed)
 
 
 def _rbm_cd(seed):
@@ -59,6 +59,13 @@ def _ebm(seed):
                seed=seed)
 
 
+def _dbn(seed):
+    from physgen.models.dbn import DBN
+
+    return DBN(hidden_layers=(8, 4), training="pt", n_temperatures=3, epochs=2, batch_size=16,
+               burn_in=5, seed=seed)
+
+
 # (name, factory): add one line per family
 FAMILY_FACTORIES = [
     ("rbm-pcd", _rbm),
@@ -67,4 +74,5 @@ FAMILY_FACTORIES = [
     ("bm", _bm),
     ("vae", _vae),
     ("ebm", _ebm),
+    ("dbn", _dbn),
 ]

@@ -1,4 +1,6 @@
-"""RBM against brute-force enumeration over both layers (REFERENCE.md formulas)."""
+"""Bernoulli RBM against brute-force enumeration over both layers (REFERENCE.md formulas):
+log Z, free energy, likelihood, Gibbs and tempered sampling, AIS, the update rules, and
+training on a small Ising ring."""
 
 from __future__ import annotations
 
@@ -9,20 +11,22 @@ import pytest
 import torch
 from scipy.special import expit, logsumexp
 
+import physgen as pg
 from physgen.models.rbm import RBM
+from physgen.stats import mean_estimate
 
 
 def all_states(n):
     return np.array(list(itertools.product([0, 1], repeat=n)), dtype=np.float64)
 
 
-def random_rbm(n_visible, n_hidden, seed=0, scale=1.0, data="bits"):
+def random_rbm(n_visible, n_hidden, seed=0, scale=1.0, data="bits", **settings):
     """A fitted RBM whose parameters are then set to random values of size ``scale``."""
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 2, size=(20, n_visible)).astype(np.uint8)
     if data == "spins":
         x = (2 * x.astype(np.int8) - 1)
-    model = RBM(n_hidden=n_hidden, epochs=1, batch_size=10, seed=seed).fit(x)
+    model = RBM(n_hidden=n_hidden, epochs=1, batch_size=10, seed=seed, **settings).fit(x)
     with torch.no_grad():
         model.module_.W.copy_(torch.as_tensor(rng.normal(0, scale, (n_visible, n_hidden))))
         model.module_.visible_bias.copy_(torch.as_tensor(rng.normal(0, scale, n_visible)))
@@ -38,18 +42,35 @@ def brute_log_joint(W, a, b):
     return (V @ a)[:, None] + (H @ b)[None, :] + V @ W @ H.T
 
 
+def ring_data(n_samples=2000, coupling=0.6, seed=0):
+    """Samples of a 6-spin Ising ring and its exact log-probabilities over all 64 states."""
+    S = 2 * all_states(6) - 1
+    log_p = coupling * (S * np.roll(S, 1, axis=1)).sum(1)
+    log_p -= logsumexp(log_p)
+    rng = np.random.default_rng(seed)
+    x = S[rng.choice(64, size=n_samples, p=np.exp(log_p))].astype(np.int8)
+    return x, S.astype(np.int8), log_p
+
+
+# --- exact quantities ------------------------------------------------------------------------
+
 @pytest.mark.parametrize("n_visible, n_hidden", [(6, 3), (3, 6), (5, 5)])
 def test_log_partition_matches_brute_force(n_visible, n_hidden):
     model, W, a, b = random_rbm(n_visible, n_hidden, scale=1.5)
     expected = logsumexp(brute_log_joint(W, a, b))
     assert model.log_partition() == pytest.approx(expected, rel=0, abs=1e-9)
+    assert model.log_partition(method="exact") == pytest.approx(expected, rel=0, abs=1e-9)
 
 
-def test_log_partition_needs_a_small_layer():
+def test_log_partition_methods_and_limits():
     model = RBM(n_hidden=21, epochs=1, batch_size=8, seed=0).fit(
         np.random.default_rng(0).integers(0, 2, (8, 21)))
     with pytest.raises(ValueError, match="at most 20"):
         model.log_partition(method="exact")
+    with pytest.raises(ValueError, match="method"):
+        model.log_partition(method="guess")
+    with pytest.raises(ValueError, match="n_betas"):
+        model.log_partition(method="ais", n_betas=3)
 
 
 def test_free_energy_and_score_samples_match_enumeration():
@@ -77,6 +98,8 @@ def test_spins_are_mapped_to_bits():
     assert samples.dtype == np.int8 and set(np.unique(samples)) <= {-1, 1}
 
 
+# --- sampling --------------------------------------------------------------------------------
+
 def test_gibbs_samples_follow_the_model():
     """Chi-square of block Gibbs samples against the exact distribution of a tiny RBM."""
     from scipy.stats import chisquare
@@ -100,20 +123,208 @@ def test_sample_from_given_data_and_zero_burn_in():
         model.sample(3, burn_in=-1)
 
 
-@pytest.mark.parametrize("training, k", [("cd", 1), ("pcd", 5)])
+def test_tempered_replicas_sample_their_exact_distributions():
+    """Every replica of parallel tempering samples its own tempered distribution
+    p_β(v) ∝ exp((1 - β) a0ᵀv) Σ_h exp(-β E(v, h)), enumerated exactly. The model is
+    bimodal (two blocks of strongly coupled units), so that the exchanges matter. Errors
+    from the spread over independent chains."""
+    from physgen.samplers.tempering import parallel_tempering
+
+    model, *_ = random_rbm(6, 4, seed=5)
+    W = np.zeros((6, 4))
+    W[:3, :2], W[3:, 2:] = 3.0, -3.0
+    a, b = np.array([-2.5, -2.5, -2.5, 1.0, 2.0, 1.0]), np.array([-2.0, -3.0, 3.0, 2.0])
+    with torch.no_grad():
+        model.module_.W.copy_(torch.as_tensor(W))
+        model.module_.visible_bias.copy_(torch.as_tensor(a))
+        model.module_.hidden_bias.copy_(torch.as_tensor(b))
+    a0 = model.module_.base_visible_bias.double().numpy()
+    betas = torch.tensor([1.0, 0.6, 0.3, 0.0])
+    V = all_states(6)
+    n_chains, rng = 200, np.random.default_rng(0)
+    states = [torch.zeros(len(betas), n_chains, 4)]
+    offset, records, rates = 0, [], []
+    with torch.no_grad():
+        for block in range(60):
+            states, accepted, proposed, offset = parallel_tempering(
+                states, betas, model._tempered_sweep, model._tempered_energy, 2, rng, offset)
+            if block >= 10:
+                records.append(states[1].double().numpy())      # visible states (R, M, 6)
+                rates.append(float(accepted.sum() / proposed.sum()))
+    per_chain = np.stack(records).mean(0)                       # (R, M, 6)
+    for replica, beta in enumerate(betas.tolist()):
+        log_p = ((1 - beta) * a0 + beta * a) @ V.T + np.logaddexp(0, beta * (b + V @ W)).sum(1)
+        mean_exact = np.exp(log_p - logsumexp(log_p)) @ V
+        for unit in range(6):
+            estimate = mean_estimate(per_chain[replica, :, unit])
+            assert abs(estimate.z_score(mean_exact[unit])) < 4.5, (beta, unit, estimate,
+                                                                   mean_exact[unit])
+    assert np.mean(rates) > 0.2
+
+
+def test_pt_fit_keeps_chains_per_temperature_and_logs_swap_rates():
+    x, *_ = ring_data(256)
+    model = RBM(n_hidden=4, epochs=2, batch_size=64, n_temperatures=5, n_chains=16,
+                seed=0).fit(x)
+    assert model.chains_.shape == (5, 16, 4)
+    for record in model.history_:
+        assert 0 < record["swap_rate_min"] <= record["swap_rate"] <= 1
+        assert {"loss", "pseudo_log_likelihood", "lr"} <= set(record)
+
+
+def test_pt_resume_is_bit_identical(tmp_path):
+    """Parallel tempering and centring keep training state (chains of every temperature,
+    hidden offsets): a resumed fit equals an uninterrupted one bit for bit."""
+    from physgen.training import Callback
+
+    class Kill(Callback):
+        def on_epoch_end(self, trainer):
+            if trainer.epoch == 2:
+                raise KeyboardInterrupt
+
+    x, *_ = ring_data(192)
+    settings = dict(n_hidden=4, epochs=3, batch_size=64, n_temperatures=3, n_chains=8, seed=4)
+    full = RBM(**settings).fit(x)
+    with pytest.raises(KeyboardInterrupt):
+        RBM(**settings).fit(x, checkpoint_dir=tmp_path, callbacks=[Kill()])
+    resumed = RBM(**settings).fit(x, checkpoint_dir=tmp_path, resume=True)
+    for name, tensor in full.module_.state_dict().items():
+        assert torch.equal(tensor, resumed.module_.state_dict()[name]), name
+    assert torch.equal(full.chains_, resumed.chains_)
+    assert torch.equal(full._hidden_offset, resumed._hidden_offset)
+    assert resumed.history_[-1]["swap_rate"] == full.history_[-1]["swap_rate"]
+
+
+# --- annealed importance sampling ------------------------------------------------------------
+
+@pytest.mark.parametrize("n_visible, n_hidden, scale", [(12, 8, 1.0), (6, 14, 0.8)])
+def test_ais_agrees_with_the_exact_log_partition(n_visible, n_hidden, scale):
+    model, *_ = random_rbm(n_visible, n_hidden, seed=2, scale=scale)
+    exact = model.log_partition(method="exact")
+    estimate = model.log_partition(method="ais", n_chains=100, n_betas=500, n_runs=10, seed=1)
+    assert 0 < estimate.stderr < 0.05
+    assert abs(estimate.z_score(exact)) < 4, (estimate, exact)
+    result = model.annealed_importance_sampling(n_chains=50, n_betas=200, n_runs=4, seed=2)
+    assert result.log_weights.shape == (4, 50)
+    assert abs(result.log_z.z_score(exact)) < 4
+
+
+def test_ais_on_a_trained_model_and_score_samples_beyond_enumeration():
+    """A model trained on the ring: AIS agrees with enumeration; then a model with both
+    layers above 20 units scores samples with the cached AIS estimate of log Z."""
+    x, S, log_p = ring_data(512)
+    trained = RBM(n_hidden=8, epochs=5, batch_size=64, seed=0).fit(x)
+    exact = trained.log_partition()
+    estimate = trained.log_partition(method="ais", n_chains=100, n_betas=500, seed=3)
+    assert abs(estimate.z_score(exact)) < 4, (estimate, exact)
+
+    big = RBM(n_hidden=21, epochs=1, batch_size=8, seed=0).fit(
+        np.random.default_rng(0).integers(0, 2, (16, 21)))
+    rows = np.random.default_rng(1).integers(0, 2, (3, 21))
+    scores = big.score_samples(rows)                  # AIS with the default settings, cached
+    log_z = big.log_partition()                       # "auto" picks AIS: the same estimate
+    assert log_z.stderr > 0
+    np.testing.assert_allclose(scores, -big.free_energy(rows) - log_z.mean)
+    np.testing.assert_array_equal(big.score_samples(rows), scores)
+
+
+def test_log_z_is_recomputed_when_the_parameters_change():
+    model, *_ = random_rbm(5, 4)
+    V = all_states(5).astype(np.uint8)
+    assert np.exp(model.score_samples(V)).sum() == pytest.approx(1.0, abs=1e-12)
+    with torch.no_grad():
+        model.module_.hidden_bias.add_(0.5)
+    assert np.exp(model.score_samples(V)).sum() == pytest.approx(1.0, abs=1e-12)
+    model.module_.load_state_dict({k: v + 0.1 for k, v in model.module_.state_dict().items()})
+    assert np.exp(model.score_samples(V)).sum() == pytest.approx(1.0, abs=1e-12)
+
+
+# --- the update rules ------------------------------------------------------------------------
+
+def test_centred_update_is_the_centred_gradient_mapped_back():
+    """With plain SGD, one centred step equals: the gradient step of the centred
+    parameters (a', b', W) with a' = a + Wλ, b' = b + Wᵀμ, mapped back (Melchior et al.)."""
+    model, W, a, b = random_rbm(5, 3, seed=1, optimizer="sgd", learning_rate=0.1,
+                                lr_schedule="constant")
+    rng = np.random.default_rng(7)
+    x = torch.as_tensor(rng.integers(0, 2, (8, 5)), dtype=torch.float32)
+    v = torch.as_tensor(rng.integers(0, 2, (6, 5)), dtype=torch.float32)
+    net = model.module_
+    W0, a0, b0 = (t.detach().double().clone() for t in (net.W, net.visible_bias, net.hidden_bias))
+    mu = torch.sigmoid(net.base_visible_bias).double()
+    lam = model._hidden_offset.double().clone()
+    with torch.no_grad():
+        ph_pos = torch.sigmoid(x @ net.W + net.hidden_bias)
+        ph_neg = torch.sigmoid(v @ net.W + net.hidden_bias)
+        model._update(x, x, ph_pos, v, ph_neg)
+    xd, vd, pp, pn = x.double(), v.double(), ph_pos.double(), ph_neg.double()
+    lr = 0.1
+    # centred parameters before the step, their gradient-ascent step, and the map back
+    a_c, b_c = a0 + W0 @ lam, b0 + W0.T @ mu
+    dW = lr * ((xd - mu).T @ (pp - lam) / 8 - (vd - mu).T @ (pn - lam) / 6)
+    W1 = W0 + dW
+    a1 = (a_c + lr * (xd.mean(0) - vd.mean(0))) - W1 @ lam
+    b1 = (b_c + lr * (pp.mean(0) - pn.mean(0))) - W1.T @ mu
+    np.testing.assert_allclose(net.W.detach().double(), W1, atol=1e-6)
+    np.testing.assert_allclose(net.visible_bias.detach().double(), a1, atol=1e-6)
+    np.testing.assert_allclose(net.hidden_bias.detach().double(), b1, atol=1e-6)
+    # the hidden offset then moves 1 % of the way to this batch's mean p(h | data)
+    np.testing.assert_allclose(model._hidden_offset.double(),
+                               lam + 0.01 * (pp.mean(0) - lam), atol=1e-7)
+
+
+def test_fused_sgd_step_matches_the_optimizer_path():
+    """The in-place PCD-1 SGD step (scikit-learn's algorithm) gives the same fit as the
+    same update through torch.optim.SGD (a vanishing momentum forces that path); they draw
+    the same random numbers in the same order."""
+    x, *_ = ring_data(300)
+    settings = dict(n_hidden=5, training="pcd", optimizer="sgd", centering=False,
+                    learning_rate=0.1, lr_schedule="cosine", weight_decay=0.01, epochs=3,
+                    batch_size=64, seed=1)
+    fused = RBM(**settings).fit(x)
+    assert fused._sklearn_step
+    general = RBM(**settings, momentum=1e-30).fit(x)
+    assert not general._sklearn_step
+    for name, tensor in fused.module_.state_dict().items():
+        np.testing.assert_allclose(tensor.numpy(), general.module_.state_dict()[name].numpy(),
+                                   atol=2e-6, err_msg=name)
+    assert torch.equal(fused.chains_, general.chains_)
+
+
+def test_plain_gradient_step_follows_the_reference_formula():
+    """CD-1 with plain SGD and no centring: ΔW = lr (⟨v p(h|v)ᵀ⟩_data - ⟨v p(h|v)ᵀ⟩_model)."""
+    model, W, a, b = random_rbm(4, 3, seed=2, optimizer="sgd", centering=False,
+                                learning_rate=0.5, lr_schedule="constant")
+    rng = np.random.default_rng(3)
+    x = torch.as_tensor(rng.integers(0, 2, (5, 4)), dtype=torch.float32)
+    v = torch.as_tensor(rng.integers(0, 2, (7, 4)), dtype=torch.float32)
+    net = model.module_
+    with torch.no_grad():
+        ph_pos = torch.sigmoid(x @ net.W + net.hidden_bias)
+        ph_neg = torch.sigmoid(v @ net.W + net.hidden_bias)
+        model._update(x, x, ph_pos, v, ph_neg)
+    xd, vd = x.double().numpy(), v.double().numpy()
+    pp, pn = ph_pos.double().numpy(), ph_neg.double().numpy()
+    np.testing.assert_allclose(net.W.detach().numpy(), W + 0.5 * (xd.T @ pp / 5 - vd.T @ pn / 7),
+                               atol=1e-6)
+    np.testing.assert_allclose(net.visible_bias.detach().numpy(),
+                               a + 0.5 * (xd.mean(0) - vd.mean(0)), atol=1e-6)
+    np.testing.assert_allclose(net.hidden_bias.detach().numpy(),
+                               b + 0.5 * (pp.mean(0) - pn.mean(0)), atol=1e-6)
+
+
+# --- training --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("training, k", [("cd", 1), ("pcd", 5), ("pt", 1)])
 def test_learns_a_ring_of_spins(training, k):
     """Exact KL to a 6-spin Ising ring (coupling 0.6) falls far below that of the uniform
     start (1.0 nats)."""
-    S = 2 * all_states(6) - 1
-    log_p = 0.6 * (S * np.roll(S, 1, axis=1)).sum(1)
-    log_p -= logsumexp(log_p)
-    rng = np.random.default_rng(0)
-    x = S[rng.choice(64, size=2000, p=np.exp(log_p))].astype(np.int8)
+    x, S, log_p = ring_data()
     model = RBM(n_hidden=6, epochs=20, batch_size=32, optimizer="adam", learning_rate=0.02,
-                training=training, k=k, lr_schedule="constant", seed=0).fit(x)
-    kl = np.sum(np.exp(log_p) * (log_p - model.score_samples(S.astype(np.int8))))
+                training=training, k=k, seed=0).fit(x)
+    kl = np.sum(np.exp(log_p) * (log_p - model.score_samples(S)))
     kl_uniform = np.sum(np.exp(log_p) * (log_p + np.log(64)))
-    assert kl < 0.1 < 0.9 < kl_uniform
+    assert kl < 0.05 < 0.9 < kl_uniform
     hist = model.history_
     assert hist[-1]["pseudo_log_likelihood"] > hist[0]["pseudo_log_likelihood"]
 
@@ -136,11 +347,25 @@ def test_pcd_chains_and_weight_decay():
     x = rng.integers(0, 2, size=(64, 6)).astype(np.uint8)
     model = RBM(n_hidden=3, epochs=2, batch_size=16, n_chains=7, training="pcd", seed=0).fit(x)
     assert model.chains_.shape == (7, 3)
-    decayed = RBM(n_hidden=3, epochs=30, batch_size=16, weight_decay=1.0, seed=0,
-                  learning_rate=0.1).fit(x)
-    plain = RBM(n_hidden=3, epochs=30, batch_size=16, seed=0, learning_rate=0.1).fit(x)
+    assert RBM(n_hidden=3, epochs=1, batch_size=16, training="cd", seed=0).fit(x).chains_ is None
+    common = dict(n_hidden=3, epochs=30, batch_size=16, seed=0, learning_rate=0.1,
+                  optimizer="sgd", training="pcd")
+    decayed = RBM(weight_decay=1.0, **common).fit(x)
+    plain = RBM(**common).fit(x)
     assert decayed.module_.W.abs().sum() < plain.module_.W.abs().sum()
-    with pytest.raises(ValueError, match="training"):
-        RBM(training="magic").fit(x)
-    with pytest.raises(ValueError, match="n_hidden"):
-        RBM(n_hidden=0).fit(x)
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("training", "magic"), ("n_hidden", 0), ("visible", "poisson"), ("k", 0),
+    ("n_temperatures", 0), ("n_chains", 0), ("sigma", -1.0), ("sigma", "wide"),
+    ("learn_sigma", "yes"), ("centering", None), ("weight_decay", -0.1),
+    ("momentum", float("nan")), ("init_std", True)])
+def test_bad_settings_are_named(setting, value):
+    x = np.random.default_rng(0).integers(0, 2, size=(16, 4))
+    with pytest.raises(ValueError, match=setting):
+        RBM(**{setting: value}, epochs=1).fit(x)
+
+
+def test_dbn_family_name_points_to_the_stack():
+    assert pg.models.get_family("dbn").__name__ == "DBN"
+    assert pg.models.get_family("rbm") is RBM

@@ -232,6 +232,7 @@ class RBM(GenerativeModel):
     def _prepare_training(self, n_chains: int) -> None:
         """Training-only attributes that hold no randomness (rebuilt on resume)."""
         self._n_chains = n_chains
+        self._beta_rows = None
         if self.training == "pt":
             betas = temperature_ladder(self.n_temperatures)
             self._betas = torch.as_tensor(betas, dtype=torch.float32, device=self.device_)
@@ -469,13 +470,14 @@ class RBM(GenerativeModel):
 
     # --- conditionals (Gibbs sampling building blocks) -----------------------------------
 
-    def _sigma_sq(self):
-        return torch.exp(2 * self.module_.log_sigma)
+    def _sigma_sq(self, dtype=torch.float32):
+        """σ² per visible unit, computed in ``dtype`` (detached)."""
+        return torch.exp(2 * self.module_.log_sigma.detach().to(dtype))
 
     def _scaled(self, v):
         """v/σ² for Gaussian units (what multiplies W in the energy), v itself otherwise."""
         if self.visible == "gaussian":
-            return v / self._sigma_sq().to(v.dtype)
+            return v / self._sigma_sq(v.dtype)
         return v
 
     def _params(self, dtype):
@@ -499,7 +501,7 @@ class RBM(GenerativeModel):
         W, a, _ = self._params(h.dtype)
         mean = torch.addmm(a, h, W.T)
         if self._gaussian:
-            return gaussian(mean, self._sigma_sq().to(h.dtype).sqrt(), generator), mean
+            return gaussian(mean, self._sigma_sq(h.dtype).sqrt(), generator), mean
         mean.sigmoid_()
         return bernoulli(mean, generator), mean
 
@@ -511,7 +513,7 @@ class RBM(GenerativeModel):
         _, a, _ = self._params(v.dtype)
         hidden = softplus(self._hidden_input(v)).sum(1)
         if self._gaussian:
-            return ((v - a) ** 2 / (2 * self._sigma_sq().to(v.dtype))).sum(1) - hidden
+            return ((v - a) ** 2 / (2 * self._sigma_sq(v.dtype))).sum(1) - hidden
         return -(v @ a) - hidden
 
     def _pseudo_log_likelihood(self, v, generator, free_energy=None):
@@ -531,7 +533,7 @@ class RBM(GenerativeModel):
         """Base-model visible bias and (Gaussian) σ², in ``dtype``."""
         net = self.module_
         a0 = net.base_visible_bias.to(dtype)
-        return a0, (torch.exp(2 * net.base_log_sigma).to(dtype) if self._gaussian else None)
+        return a0, (torch.exp(2 * net.base_log_sigma.to(dtype)) if self._gaussian else None)
 
     def _tempered_visible(self, h, beta, generator):
         """Visible sample given ``h`` at inverse temperature ``beta`` (number or column)."""
@@ -540,7 +542,7 @@ class RBM(GenerativeModel):
         mean = torch.addmm(a, h, W.T)
         if self._gaussian:
             # product of N(a + Wh, σ²/β) and N(a0, σ0²/(1 - β)): precision-weighted mean
-            sigma_sq = self._sigma_sq().to(h.dtype)
+            sigma_sq = self._sigma_sq(h.dtype)
             precision = beta / sigma_sq + (1 - beta) / base_var
             mean = (beta * mean / sigma_sq + (1 - beta) * a0 / base_var) / precision
             return gaussian(mean, precision.rsqrt(), generator)
@@ -552,29 +554,38 @@ class RBM(GenerativeModel):
         _, a, _ = self._params(v.dtype)
         a0, base_var = self._base(v.dtype)
         if self._gaussian:
-            return (((v - a) ** 2 / (2 * self._sigma_sq().to(v.dtype))).sum(-1)
+            return (((v - a) ** 2 / (2 * self._sigma_sq(v.dtype))).sum(-1)
                     - ((v - a0) ** 2 / (2 * base_var)).sum(-1))
         return -(v @ (a - a0))
+
+    def _tempered_sweep(self, states, betas, generator):
+        """One Gibbs sweep h -> v -> h of every replica at its own β.
+
+        ``states[0]`` holds hidden states (R, M, n_hidden); returns [h, v, u] of shapes
+        (R, M, ·), with u = b + Wᵀ(scaled v) the untempered hidden input (so that
+        p(h = 1 | v) at β is σ(β u)).
+        """
+        n_replicas, n_chains, n_hidden = states[0].shape
+        beta_rows = getattr(self, "_beta_rows", None)
+        if beta_rows is None or beta_rows.shape[0] != n_replicas * n_chains:
+            beta_rows = betas.repeat_interleave(n_chains)[:, None]
+        h = states[0].reshape(n_replicas * n_chains, n_hidden)
+        v = self._tempered_visible(h, beta_rows, generator)
+        u = self._hidden_input(v)
+        h = bernoulli(torch.sigmoid(u * beta_rows), generator)
+        return [t.reshape(n_replicas, n_chains, -1) for t in (h, v, u)]
+
+    def _tempered_energy(self, states):
+        """D = E - E_base of each replica's joint state (v, h), shape (R, M)."""
+        h, v, u = states
+        return self._visible_energy_gap(v) - (h * u).sum(-1)
 
     def _tempered_negative_phase(self, step: int, rng):
         """k rounds of (sweep at every temperature, exchanges); the β = 1 replica's visible
         samples and their p(h = 1 | v)."""
-        n_replicas, n_chains, n_hidden = self.chains_.shape
-        beta_rows = self._beta_rows
-
-        def sweep(states, betas, generator):
-            h = states[0].reshape(n_replicas * n_chains, n_hidden)
-            v = self._tempered_visible(h, beta_rows, generator)
-            u = self._hidden_input(v)
-            h = bernoulli(torch.sigmoid(u * beta_rows), generator)
-            return [t.reshape(n_replicas, n_chains, -1) for t in (h, v, u)]
-
-        def energy(states):
-            h, v, u = states
-            return self._visible_energy_gap(v) - (h * u).sum(-1)
-
         (h, v, u), accepted, proposed, _ = parallel_tempering(
-            [self.chains_], self._betas, sweep, energy, self.k, rng, offset=(step * self.k) % 2)
+            [self.chains_], self._betas, self._tempered_sweep, self._tempered_energy, self.k,
+            rng, offset=(step * self.k) % 2)
         self.chains_ = h
         if self._swap_counts is None:
             self._swap_counts = (accepted, proposed)
@@ -595,7 +606,7 @@ class RBM(GenerativeModel):
                 raise ValueError(f"exact log Z of a Gaussian RBM enumerates the hidden layer "
                                  f"and needs at most {MAX_EXACT_UNITS} hidden units; this one "
                                  f"has {n_hidden}; use method='ais'")
-            sigma_sq = self._sigma_sq().detach().double()
+            sigma_sq = self._sigma_sq(torch.float64)
             # per hidden state, a Gaussian integral over v:
             # ∫ exp(-E) dv = exp(bᵀh + Σ_i ((Wh)_i² + 2 a_i (Wh)_i)/(2σ_i²)) Π_i sqrt(2π σ_i²)
             constant = 0.5 * (n_visible * math.log(2 * math.pi) + sigma_sq.log().sum())
@@ -632,22 +643,25 @@ class RBM(GenerativeModel):
             return n_hidden <= MAX_EXACT_UNITS
         return min(n_visible, n_hidden) <= MAX_EXACT_UNITS
 
-    def _cached_log_partition(self) -> torch.Tensor:
-        """log Z for ``score_samples``: exact when possible, else the AIS estimate with the
-        default settings, computed once per set of parameter values."""
+    def _memoised(self, key, compute):
+        """``compute()`` once per ``key`` and set of parameter values."""
         # in-place updates bump a tensor's version counter; holding the module itself in the
-        # cache rules out a new module reusing the ids of a freed one
+        # memo rules out a new module reusing the ids of a freed one
         versions = tuple(p._version for p in self.module_.parameters())
-        cached = getattr(self, "_log_z_cache", None)
-        if cached is not None and cached[0] is self.module_ and cached[1] == versions:
-            return cached[2]
+        memo = getattr(self, "_log_z_memo", None)
+        if memo is None or memo[0] is not self.module_ or memo[1] != versions:
+            memo = self._log_z_memo = (self.module_, versions, {})
+        if key not in memo[2]:
+            memo[2][key] = compute()
+        return memo[2][key]
+
+    def _cached_log_partition(self) -> torch.Tensor:
+        """log Z (0-d float64 tensor) for ``score_samples``: exact when possible, else the AIS
+        estimate with the default settings (computed once per set of parameter values)."""
         if self._exact_is_possible():
-            value = self._exact_log_partition()
-        else:
-            value = torch.tensor(self.log_partition(method="ais").mean, dtype=torch.float64,
-                                 device=self.device_)
-        self._log_z_cache = (self.module_, versions, value)
-        return value
+            return self._memoised(("exact",), self._exact_log_partition)
+        estimate = self.log_partition(method="ais")
+        return torch.tensor(estimate.mean, dtype=torch.float64, device=self.device_)
 
     def _ais(self, n_chains: int, n_betas: int, n_runs: int, seed) -> AISResult:
         from physgen.random import as_generator, torch_generator
@@ -669,14 +683,29 @@ class RBM(GenerativeModel):
             log_z_base = float(softplus(a0).sum())
         log_z_base += n_hidden * math.log(2.0)
 
-        def step(v, beta_prev, beta, rng):
-            u = self._hidden_input(v)
-            gap = self._visible_energy_gap(v)
-            # log f_β(v) = (visible base term) - β gap(v) + Σ_j softplus(β u_j)
-            log_ratio = ((beta_prev - beta) * gap + softplus(beta * u).sum(1)
-                         - softplus(beta_prev * u).sum(1))
-            h = bernoulli(torch.sigmoid(beta * u), rng)
-            return self._tempered_visible(h, beta, rng), log_ratio
+        W, a, b = self._params(dtype)
+        if self._gaussian:
+            def step(v, beta_prev, beta, rng):
+                u = self._hidden_input(v)
+                gap = self._visible_energy_gap(v)
+                # log f_β(v) = (base term) - β gap(v) + Σ_j softplus(β u_j)
+                log_ratio = ((beta_prev - beta) * gap + softplus(beta * u).sum(1)
+                             - softplus(beta_prev * u).sum(1))
+                h = bernoulli(torch.sigmoid(beta * u), rng)
+                return self._tempered_visible(h, beta, rng), log_ratio
+        else:
+            # the same step for Bernoulli units with the parameters looked up once (AIS
+            # takes thousands of steps, each a handful of small operations)
+            shift = a - a0
+
+            def step(v, beta_prev, beta, rng):
+                u = torch.addmm(b, v, W)
+                scaled = u * beta
+                log_ratio = (softplus(scaled).sum(1) - softplus(u * beta_prev).sum(1)
+                             + (beta - beta_prev) * (v @ shift))
+                h = bernoulli(scaled.sigmoid_(), rng)
+                logits = torch.addmm(a0, h, W.T, beta=1.0, alpha=beta).add_(shift, alpha=beta)
+                return bernoulli(logits.sigmoid_(), rng), log_ratio
 
         with torch.no_grad():
             return annealed_importance_sampling(x0, step, ais_betas(n_betas), log_z_base,
@@ -714,7 +743,7 @@ class RBM(GenerativeModel):
         with torch.no_grad():
             return self._hidden_probabilities(self._check_X(X)).cpu().numpy()
 
-    def log_partition(self, method: str = "auto", *, n_chains: int = 100, n_betas: int = 10_000,
+    def log_partition(self, method: str = "auto", *, n_chains: int = 20, n_betas: int = 5000,
                       n_runs: int = 10, seed=0):
         """log Z of the fitted RBM.
 
@@ -728,7 +757,8 @@ class RBM(GenerativeModel):
             AIS: chains per run, intermediate distributions, and independent runs (the
             error is the spread of the runs' estimates over sqrt(n_runs)).
         seed : seed-like
-            AIS randomness.
+            AIS randomness. With an integer seed the estimate is computed once per set of
+            parameter values (and reused, e.g. by ``score_samples``).
 
         Returns
         -------
@@ -746,9 +776,13 @@ class RBM(GenerativeModel):
         n_chains = _check_int("n_chains", n_chains, 1)
         n_betas = _check_int("n_betas", n_betas, 10)
         n_runs = _check_int("n_runs", n_runs, 2)
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            # a fixed seed makes the estimate a function of the parameters: computed once
+            return self._memoised(("ais", n_chains, n_betas, n_runs, int(seed)),
+                                  lambda: self._ais(n_chains, n_betas, n_runs, seed).log_z)
         return self._ais(n_chains, n_betas, n_runs, seed).log_z
 
-    def annealed_importance_sampling(self, *, n_chains: int = 100, n_betas: int = 10_000,
+    def annealed_importance_sampling(self, *, n_chains: int = 20, n_betas: int = 5000,
                                      n_runs: int = 10, seed=0) -> AISResult:
         """The full AIS result (estimate, per-run estimates and log-weights); see
         :meth:`log_partition`."""
