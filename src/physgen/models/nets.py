@@ -122,3 +122,30 @@ def reinitialize(module: nn.Module, generator: torch.Generator) -> nn.Module:
                 if layer.bias is not None:
                     layer.bias.uniform_(-bound, bound, generator=generator)
     return module
+
+
+class Standardize(nn.Module):
+    """Per-feature standardisation ``(x - shift) / scale`` whose statistics are buffers, so
+    that they are saved and loaded with the weights.
+
+    ``fit(x)`` sets them from data ``(n, n_features)`` (scale floored at 1e-6; a single row
+    keeps scale 1); ``forward`` standardises, ``inverse`` maps back.
+    """
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        self.register_buffer("shift", torch.zeros(n_features))
+        self.register_buffer("scale", torch.ones(n_features))
+
+    def fit(self, x: torch.Tensor) -> "Standardize":
+        with torch.no_grad():
+            self.shift.copy_(x.mean(0))
+            self.scale.copy_(x.std(0).clamp_min(1e-6) if len(x) > 1 else
+                             torch.ones_like(self.scale))
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.shift) / self.scale
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        return z * self.scale + self.shift
