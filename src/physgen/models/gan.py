@@ -66,6 +66,7 @@ from physgen.training.callbacks import Callback
 LOSSES = ("non-saturating", "minimax", "wasserstein-gp")
 NOISES = ("normal", "uniform")
 ARCHITECTURES = ("mlp", "conv")
+RELAXATIONS = ("tanh", "straight-through")
 LOG2 = math.log(2.0)
 _SAMPLE_CHUNK = 4096   # rows per generator forward pass in sample()
 
@@ -123,7 +124,10 @@ class GAN(GenerativeModel):
     noise : {"normal", "uniform"}
         Latent distribution: N(0, I) or U[-1, 1]^latent_dim.
     architecture : {"mlp", "conv"}
-        ``"conv"`` needs L×L samples with L divisible by ``2**len(channels)``.
+        Networks; ``"conv"`` needs L×L samples with L divisible by ``2**len(channels)``.
+    discriminator_architecture : {"mlp", "conv"}, optional
+        A different choice for the discriminator (default: ``architecture``). An MLP
+        generator with a conv discriminator is much cheaper on a CPU than two conv nets.
     generator_hidden, discriminator_hidden : sequence of int
         Hidden widths of the MLP networks.
     generator_channels, discriminator_channels : sequence of int
@@ -169,11 +173,13 @@ class GAN(GenerativeModel):
     _fitted_json = ("label_kind_", "n_classes_", "label_dim_", "label_mean_", "label_scale_")
 
     def __init__(self, loss="non-saturating", *, latent_dim=32, noise="normal",
-                 architecture="mlp", generator_hidden=(128, 128),
+                 architecture="mlp", discriminator_architecture=None,
+                 generator_hidden=(128, 128),
                  discriminator_hidden=(128, 128), generator_channels=(64, 32),
                  discriminator_channels=(32, 64), n_critic=None, label_smoothing=0.0,
                  gradient_penalty=10.0, conditional=False, betas=None, dropout=0.0,
-                 stop_tolerance=None, stop_patience=5, epochs=50, batch_size=64,
+                 relaxation="tanh", stop_tolerance=None, stop_patience=5, epochs=50,
+                 batch_size=64,
                  learning_rate=1e-4, optimizer="adam", lr_schedule="constant", seed=None,
                  device="cpu", on_nonfinite="raise"):
         self._store_settings(locals())
@@ -196,9 +202,11 @@ class GAN(GenerativeModel):
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.noise not in NOISES:
             raise ValueError(f"noise must be one of {', '.join(NOISES)}, got {self.noise!r}")
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got "
-                             f"{self.architecture!r}")
+        for name in ("architecture", "discriminator_architecture"):
+            value = getattr(self, name)
+            if value not in ARCHITECTURES and (name == "architecture" or value is not None):
+                raise ValueError(f"{name} must be one of {', '.join(ARCHITECTURES)}, got "
+                                 f"{value!r}")
         _positive_int("latent_dim", self.latent_dim)
         _positive_int("stop_patience", self.stop_patience)
         if self.n_critic is not None:
@@ -220,6 +228,9 @@ class GAN(GenerativeModel):
                              f"{self.gradient_penalty!r}")
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.relaxation not in RELAXATIONS:
+            raise ValueError(f"relaxation must be one of {', '.join(RELAXATIONS)}, got "
+                             f"{self.relaxation!r}")
         if self.betas is not None:
             if self.optimizer not in ("adam", "adamw"):
                 raise ValueError(f"betas apply to optimizer 'adam' or 'adamw', not "
@@ -285,7 +296,7 @@ class GAN(GenerativeModel):
         """(L, L) for the conv architecture; ValueError for any other event shape."""
         shape = self.event_shape_
         if len(shape) != 2 or shape[0] != shape[1]:
-            raise ValueError(f"architecture='conv' needs square lattices, samples of shape "
+            raise ValueError(f"conv networks need square lattices, samples of shape "
                              f"(L, L); got samples of shape {shape}")
         return shape
 
@@ -293,15 +304,18 @@ class GAN(GenerativeModel):
         out_activation = nn.Tanh() if self.domain_ != "continuous" else None
         n_in = self.latent_dim + self.label_dim_
         if self.architecture == "conv":
-            lattice = self._lattice()
-            g_body = conv_decoder(n_in, lattice[0], channels=tuple(self.generator_channels),
+            g_body = conv_decoder(n_in, self._lattice()[0],
+                                  channels=tuple(self.generator_channels),
                                   output_activation=out_activation)
+        else:
+            g_body = mlp(n_in, n_features, tuple(self.generator_hidden),
+                         output_activation=out_activation)
+        if (self.discriminator_architecture or self.architecture) == "conv":
+            lattice = self._lattice()
             d_body = conv_encoder(lattice[0], 1, in_channels=1 + self.label_dim_,
                                   channels=tuple(self.discriminator_channels))
         else:
             lattice = None
-            g_body = mlp(n_in, n_features, tuple(self.generator_hidden),
-                         output_activation=out_activation)
             d_body = mlp(n_features + self.label_dim_, 1, tuple(self.discriminator_hidden),
                          dropout=self.dropout)
         self.module_ = nn.ModuleDict({"generator": _Generator(g_body),
@@ -321,6 +335,12 @@ class GAN(GenerativeModel):
         # running sums for the epoch's JS estimate; tensors so that a skipped step is undone
         self._bce_sum = torch.zeros((), device=self.device_)
         self._bce_count = torch.zeros((), device=self.device_)
+
+    def _discretize(self, out):
+        """Straight-through spins: sign(out) forward, the tanh's gradient backward."""
+        if self.relaxation == "tanh" or self.domain_ == "continuous":
+            return out
+        return out + (torch.where(out >= 0, 1.0, -1.0) - out).detach()
 
     def _noise(self, n: int, generator) -> torch.Tensor:
         shape = (n, self.latent_dim)
@@ -350,7 +370,7 @@ class GAN(GenerativeModel):
         z = self._noise(n, self.generator_)
         # one generator pass per step, tracked only when the generator is updated (DCGAN)
         with torch.set_grad_enabled(update_generator):
-            fake = G(z, y)
+            fake = self._discretize(G(z, y))
         real_logits = D(x, y)
         fake_logits = D(fake.detach(), y)
         logs = {}
