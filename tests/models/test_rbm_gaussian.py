@@ -222,7 +222,8 @@ def test_fits_a_gaussian_mixture():
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_fits_a_gaussian_mixture_closely(seed):
-    """More data and epochs: within 0.02 nats per sample, for several seeds."""
+    """More data and epochs: within 0.01 nats per sample (measured about 0.001 ± 0.0007)
+    for several seeds."""
     gap, _ = mixture_gap(5000, 200, seed=seed)
     print(f"seed {seed}: true - model log-likelihood = {gap} nats")
-    assert -3 * gap.stderr < gap.mean < 0.02
+    assert -3 * gap.stderr < gap.mean < 0.01
