@@ -52,7 +52,6 @@ TRAINING = ("cd", "pcd", "pt")
 LOG_PARTITION_METHODS = ("auto", "exact", "ais")
 MAX_EXACT_UNITS = 20
 _MONITOR_EXACT_UNITS = 12   # Gaussian units: exact log-likelihood logged per epoch up to this
-_MONITOR_ROWS = 1000        # rows used for the per-epoch monitoring values
 _ENUM_CHUNK = 2 ** 14       # states per chunk when enumerating a layer
 # log σ learns more slowly than the weights: with equal rates σ grows to the data's spread
 # before W has split it into modes, and W = 0 with σ = that spread is a stationary point
@@ -128,6 +127,11 @@ class RBM(GenerativeModel):
         Standard deviation of the initial weights.
     burn_in : int
         Default number of Gibbs sweeps of ``sample`` from noise.
+    n_monitor_rows : int
+        Training rows drawn at random after each epoch for the monitoring values of
+        ``history_`` (``loss``, ``pseudo_log_likelihood``, ``log_likelihood``); 0 logs none
+        of them, so that an epoch costs the updates alone (as scikit-learn's BernoulliRBM
+        without ``verbose``). Monitoring never changes the fit.
     epochs, batch_size, learning_rate, optimizer, lr_schedule, seed, device, on_nonfinite
         Shared settings (see :mod:`physgen.models.base`). The defaults (Adam, learning rate
         0.03 decaying linearly to 0, 200 epochs of batches of 128, parallel tempering with
@@ -141,9 +145,9 @@ class RBM(GenerativeModel):
         Hidden states of the persistent chains after fitting: (n_chains, n_hidden) for
         ``"pcd"``, (n_temperatures, n_chains, n_hidden) for ``"pt"`` (β = 1 first).
     history_ : list of dict
-        Per epoch: ``loss`` (mean free energy of up to 1000 training rows minus that of the
-        last negative samples: the quantity whose gradient the update follows),
-        ``pseudo_log_likelihood`` (Bernoulli units; per sample, on up to 1000 rows),
+        Per epoch: ``loss`` (mean free energy of up to ``n_monitor_rows`` training rows
+        minus that of the last negative samples: the quantity whose gradient the update
+        follows), ``pseudo_log_likelihood`` (Bernoulli units; per sample, on the same rows),
         ``log_likelihood`` (Gaussian units with at most 12 hidden units: exact, per sample),
         ``swap_rate`` and ``swap_rate_min`` (``"pt"``: mean and lowest acceptance of the
         exchanges between neighbouring temperatures), ``lr``, ``time``.
@@ -155,7 +159,8 @@ class RBM(GenerativeModel):
     def __init__(self, n_hidden=16, *, visible="bernoulli", sigma=1.0, learn_sigma=False,
                  training="pt", k=1, n_chains=None, n_temperatures=10, centering=True,
                  weight_decay=0.0,
-                 momentum=0.0, init_std=0.01, burn_in=1000, epochs=200, batch_size=128,
+                 momentum=0.0, init_std=0.01, burn_in=1000, n_monitor_rows=1000,
+                 epochs=200, batch_size=128,
                  learning_rate=0.03, optimizer="adam", lr_schedule="linear", seed=None,
                  device="cpu", on_nonfinite="raise"):
         self._store_settings(locals())
@@ -166,6 +171,10 @@ class RBM(GenerativeModel):
         super()._check_settings()
         self._require_positive_int("n_hidden", "k", "burn_in", "n_temperatures")
         self._require_positive_int("n_chains", allow_none=True)
+        if isinstance(self.n_monitor_rows, bool) or not isinstance(
+                self.n_monitor_rows, (int, np.integer)) or self.n_monitor_rows < 0:
+            raise ValueError(f"n_monitor_rows must be an integer >= 0 (0: no monitoring), got "
+                             f"{self.n_monitor_rows!r}")
         self._require_choice("visible", VISIBLE_UNITS)
         self._require_choice("training", TRAINING)
         self._require_choice("learn_sigma", (True, False))
@@ -241,12 +250,23 @@ class RBM(GenerativeModel):
         self._fused_sgd = self._manual_sgd and not self.centering and not self.learn_sigma
         self._sklearn_step = (self._fused_sgd and self.training == "pcd" and self.k == 1
                               and not self._gaussian)
-        self._coefficients: dict = {}
+        self._pcd_batches: dict = {}
         self._rng_train = self._training_rng()
         # looked up once: at small sizes a step is a few microseconds of arithmetic per
         # tensor operation, and Module attribute lookups would add as much again
         net = self.module_
         self._tensors = (net.W, net.visible_bias, net.hidden_bias)
+        if self._sklearn_step:
+            # aliases sharing storage and version counter: in-place updates through them
+            # need no grad-mode context and are never recorded
+            self._detached = tuple(t.detach() for t in self._tensors)
+            m, (n_visible, n_hidden) = n_chains, net.W.shape
+            options = {"device": self.device_, "dtype": torch.float32}
+            draws = torch.empty(m * (n_visible + n_hidden), **options)
+            self._pcd_shared = (draws, draws[:m * n_visible].view(m, n_visible),
+                                draws[m * n_visible:].view(m, n_hidden),
+                                torch.empty(m, n_visible, **options),
+                                torch.empty(m, n_hidden, **options))
         self._lr_group = self.optimizers_["model"].param_groups[0]
         # centred gradients (Montavon & Müller 2012; Melchior et al. 2016): offsets μ for the
         # visible units (the data means) and λ for the hidden ones (a running mean of
@@ -291,36 +311,61 @@ class RBM(GenerativeModel):
 
     def _persistent_sgd_step(self, x) -> dict:
         """PCD-1 with plain SGD and no centring on Bernoulli units (scikit-learn's
-        BernoulliRBM algorithm), written with the fewest tensor operations: for small RBMs
-        the per-operation overhead, not the arithmetic, is the cost of a step. The data and
-        the negative samples share one matrix, so that one product gives both phases'
-        p(h | v) and one product the whole weight update."""
-        W, a, b = self._tensors
-        chains = self.chains_
-        n, m = x.shape[0], chains.shape[0]
-        n_visible, n_hidden = W.shape
-        with torch.no_grad():
-            # one draw for the visible sample and the chains' next hidden states
-            draws = uniform((m * (n_visible + n_hidden),), self._rng_train, x)
-            v = draws[:m * n_visible].view(m, n_visible).lt_(
-                torch.addmm(a, chains, W.T).sigmoid_())
-            both = torch.cat([x, v])
-            p_h = torch.addmm(b, both, W).sigmoid_()
-            self.chains_ = draws[m * n_visible:].view(m, n_hidden).lt_(p_h[n:])
-            coefficients = self._coefficients.get((n, m))
-            if coefficients is None:   # 1/n for the data rows, -1/m for the negative ones
-                coefficients = torch.cat([torch.full((n, 1), 1.0 / n, device=x.device),
-                                          torch.full((m, 1), -1.0 / m, device=x.device)])
-                self._coefficients[(n, m)] = coefficients
-            lr = self._lr_group["lr"]
-            if self.weight_decay:
-                W.mul_(1.0 - lr * self.weight_decay)
-            p_h.mul_(coefficients)
-            W.addmm_(both.T, p_h, alpha=lr)
-            a.addmv_(both.T, coefficients.view(-1), alpha=lr)
-            b.addmv_(p_h.T, self._ones_vector(n + m), alpha=lr)
+        BernoulliRBM algorithm), written with the fewest tensor operations.
+
+        Why a hand-written step: for small RBMs the per-operation overhead (dispatch,
+        allocation, autograd bookkeeping), not the arithmetic, is the cost of a step, and
+        for large ones the three matrix products are. So every operation writes into
+        buffers kept across steps (:meth:`_pcd_buffers`), works on detached aliases of the
+        parameters (no ``torch.no_grad`` context to enter, nothing recorded), and the data
+        and negative samples share one matrix: one product gives both phases' p(h | v) and
+        one product the whole weight update. The random draws, their order and the
+        arithmetic are those of the general path (:meth:`_update` with ``_fused_sgd``).
+        """
+        W, a, b = self._detached
+        n = x.shape[0]
+        draws, draws_v, draws_h, p_v, chains = self._pcd_shared
+        both, p_h, coefficients, ones = self._pcd_buffers(n)
+        if self.chains_ is not chains:   # first step, or chains restored from a checkpoint
+            chains.copy_(self.chains_)
+            self.chains_ = chains
+        # one draw for the visible sample and the chains' next hidden states
+        if isinstance(self._rng_train, np.random.Generator):
+            self._rng_train.random(out=draws.numpy(), dtype=np.float32)
+        else:
+            torch.rand(draws.shape, generator=self._rng_train, out=draws)
+        torch.addmm(a, chains, W.T, out=p_v).sigmoid_()
+        v = both[n:]
+        torch.lt(draws_v, p_v, out=v)
+        both[:n].copy_(x)
+        torch.addmm(b, both, W, out=p_h).sigmoid_()
+        torch.lt(draws_h, p_h[n:], out=chains)
+        lr = self._lr_group["lr"]
+        if self.weight_decay:
+            W.mul_(1.0 - lr * self.weight_decay)
+        p_h.mul_(coefficients)   # rows scaled by 1/n (data) and -1/m (negative samples)
+        W.addmm_(both.T, p_h, alpha=lr)
+        a.addmv_(both.T, coefficients.view(-1), alpha=lr)
+        b.addmv_(p_h.T, ones, alpha=lr)
         self._last_negative = v
         return {}
+
+    def _pcd_buffers(self, n: int) -> tuple:
+        """Buffers of :meth:`_persistent_sgd_step` for batches of ``n`` rows (kept per
+        batch size: the last batch of an epoch may be smaller): the stacked data and
+        negative samples (n + m, n_visible), their p(h | v) (n + m, n_hidden), the row
+        coefficients 1/n and -1/m (n + m, 1) and ones (n + m,)."""
+        buffers = self._pcd_batches.get(n)
+        if buffers is None:
+            m = self._n_chains
+            n_visible, n_hidden = self.module_.W.shape
+            options = {"device": self.device_, "dtype": torch.float32}
+            coefficients = torch.cat([torch.full((n, 1), 1.0 / n, **options),
+                                      torch.full((m, 1), -1.0 / m, **options)])
+            buffers = self._pcd_batches[n] = (
+                torch.empty(n + m, n_visible, **options), torch.empty(n + m, n_hidden, **options),
+                coefficients, torch.ones(n + m, **options))
+        return buffers
 
     def _gibbs_from_hidden(self, h, k: int, rng):
         """k sweeps h -> v -> h at β = 1; the last visible sample and its p(h = 1 | v)."""
@@ -404,21 +449,26 @@ class RBM(GenerativeModel):
         return ones
 
     def _end_of_epoch(self, x, y) -> dict:
-        generator = self.generator_
-        index = torch.randperm(len(x), generator=generator, device=generator.device)
-        rows = x[index[:_MONITOR_ROWS]]
         logs = {}
-        with torch.no_grad():
-            free_energy = self._free_energy(rows)
-            if self._last_negative is not None:
-                logs["loss"] = float(free_energy.mean()
-                                     - self._free_energy(self._last_negative).mean())
-            if not self._gaussian:
-                logs["pseudo_log_likelihood"] = float(
-                    self._pseudo_log_likelihood(rows, generator, free_energy).mean())
-            elif self.n_hidden <= _MONITOR_EXACT_UNITS:
-                logs["log_likelihood"] = float(
-                    (-self._free_energy(rows.double()) - self._exact_log_partition()).mean())
+        if self.n_monitor_rows:
+            generator = self.generator_
+            index = torch.randperm(len(x), generator=generator, device=generator.device)
+            rows = x[index[:self.n_monitor_rows]]
+            with torch.no_grad():
+                if self._gaussian:
+                    free_energy = self._free_energy(rows)
+                else:   # F(v) from u = b + Wᵀv, which the pseudo-likelihood reuses
+                    hidden_input = self._hidden_input(rows)
+                    free_energy = self._free_energy(rows, hidden_input)
+                if self._last_negative is not None:
+                    logs["loss"] = float(free_energy.mean()
+                                         - self._free_energy(self._last_negative).mean())
+                if not self._gaussian:
+                    logs["pseudo_log_likelihood"] = float(self._pseudo_log_likelihood(
+                        rows, generator, free_energy, hidden_input).mean())
+                elif self.n_hidden <= _MONITOR_EXACT_UNITS:
+                    logs["log_likelihood"] = float((-self._free_energy(rows.double())
+                                                    - self._exact_log_partition()).mean())
         if self._swap_counts is not None:
             accepted, proposed = self._swap_counts
             rates = (accepted / proposed)[proposed > 0]   # pairs proposed this epoch
@@ -508,24 +558,38 @@ class RBM(GenerativeModel):
     def _draw_visible(self, h, rng):
         return self._sample_visible(h, rng)[0]
 
-    def _free_energy(self, v):
-        """F(v) per row, in ``v``'s dtype."""
+    def _free_energy(self, v, hidden_input=None):
+        """F(v) per row, in ``v``'s dtype (``hidden_input``: u = b + Wᵀ(scaled v), when
+        already known)."""
         _, a, _ = self._params(v.dtype)
-        hidden = softplus(self._hidden_input(v)).sum(1)
+        if hidden_input is None:
+            hidden_input = self._hidden_input(v)
+        hidden = softplus(hidden_input).sum(1)
         if self._gaussian:
             return ((v - a) ** 2 / (2 * self._sigma_sq(v.dtype))).sum(1) - hidden
         return -(v @ a) - hidden
 
-    def _pseudo_log_likelihood(self, v, generator, free_energy=None):
-        """N · log σ(F(v with one random unit flipped) - F(v)) per row (as scikit-learn);
-        ``free_energy`` is F(v) when already known."""
+    def _pseudo_log_likelihood(self, v, generator, free_energy=None, hidden_input=None):
+        """N · log σ(F(v with one random unit flipped) - F(v)) per row (as scikit-learn),
+        Bernoulli units; ``free_energy`` and ``hidden_input`` are F(v) and u = b + Wᵀv
+        when already known.
+
+        Flipping unit i changes v_i by δ = 1 - 2 v_i, so the flipped rows' hidden input is
+        u + δ W_i (a row of W: no second product with the whole of W) and
+        F(v) - F(flipped) = δ a_i + Σ_j softplus(u_j + δ W_ij) - Σ_j softplus(u_j), where
+        the last sum is -aᵀv - F(v).
+        """
+        W, a, _ = self._params(v.dtype)
         rows = torch.arange(len(v), device=v.device)
         units = torch.randint(v.shape[1], (len(v),), generator=generator, device=v.device)
-        flipped = v.clone()
-        flipped[rows, units] = 1 - flipped[rows, units]
+        if hidden_input is None:
+            hidden_input = self._hidden_input(v)
         if free_energy is None:
-            free_energy = self._free_energy(v)
-        return -v.shape[1] * softplus(free_energy - self._free_energy(flipped))
+            free_energy = self._free_energy(v, hidden_input)
+        delta = 1 - 2 * v[rows, units]
+        flipped_hidden = torch.addcmul(hidden_input, delta[:, None], W[units])
+        gap = (delta * a[units] + softplus(flipped_hidden).sum(1)).add_(v @ a).add_(free_energy)
+        return -v.shape[1] * softplus(gap)
 
     # --- tempered models: (1 - β) E_base + β E, shared by parallel tempering and AIS -------
 
