@@ -259,11 +259,14 @@ class RBM(GenerativeModel):
         if self._sklearn_step:
             # aliases sharing storage and version counter: in-place updates through them
             # need no grad-mode context and are never recorded
-            self._detached = tuple(t.detach() for t in self._tensors)
+            W, a, b = (t.detach() for t in self._tensors)
+            self._detached = (W, W.T, a, b)
             m, (n_visible, n_hidden) = n_chains, net.W.shape
             options = {"device": self.device_, "dtype": torch.float32}
             draws = torch.empty(m * (n_visible + n_hidden), **options)
-            self._pcd_shared = (draws, draws[:m * n_visible].view(m, n_visible),
+            numpy_draws = isinstance(self._rng_train, np.random.Generator)
+            self._pcd_shared = (draws, draws.numpy() if numpy_draws else None,
+                                draws[:m * n_visible].view(m, n_visible),
                                 draws[m * n_visible:].view(m, n_hidden),
                                 torch.empty(m, n_visible, **options),
                                 torch.empty(m, n_hidden, **options))
@@ -322,49 +325,51 @@ class RBM(GenerativeModel):
         one product the whole weight update. The random draws, their order and the
         arithmetic are those of the general path (:meth:`_update` with ``_fused_sgd``).
         """
-        W, a, b = self._detached
+        W, W_T, a, b = self._detached
         n = x.shape[0]
-        draws, draws_v, draws_h, p_v, chains = self._pcd_shared
-        both, p_h, coefficients, ones = self._pcd_buffers(n)
+        draws, draws_numpy, draws_v, draws_h, p_v, chains = self._pcd_shared
+        both, both_T, data, v, p_h, p_h_negative, coefficients, coefficient_vector, ones = (
+            self._pcd_batches.get(n) or self._pcd_buffers(n))
         if self.chains_ is not chains:   # first step, or chains restored from a checkpoint
             chains.copy_(self.chains_)
             self.chains_ = chains
         # one draw for the visible sample and the chains' next hidden states
-        if isinstance(self._rng_train, np.random.Generator):
-            self._rng_train.random(out=draws.numpy(), dtype=np.float32)
+        if draws_numpy is not None:
+            self._rng_train.random(out=draws_numpy, dtype=np.float32)
         else:
             torch.rand(draws.shape, generator=self._rng_train, out=draws)
-        torch.addmm(a, chains, W.T, out=p_v).sigmoid_()
-        v = both[n:]
+        torch.addmm(a, chains, W_T, out=p_v).sigmoid_()
         torch.lt(draws_v, p_v, out=v)
-        both[:n].copy_(x)
+        data.copy_(x)
         torch.addmm(b, both, W, out=p_h).sigmoid_()
-        torch.lt(draws_h, p_h[n:], out=chains)
+        torch.lt(draws_h, p_h_negative, out=chains)
         lr = self._lr_group["lr"]
         if self.weight_decay:
             W.mul_(1.0 - lr * self.weight_decay)
         p_h.mul_(coefficients)   # rows scaled by 1/n (data) and -1/m (negative samples)
-        W.addmm_(both.T, p_h, alpha=lr)
-        a.addmv_(both.T, coefficients.view(-1), alpha=lr)
+        W.addmm_(both_T, p_h, alpha=lr)
+        a.addmv_(both_T, coefficient_vector, alpha=lr)
         b.addmv_(p_h.T, ones, alpha=lr)
         self._last_negative = v
         return {}
 
     def _pcd_buffers(self, n: int) -> tuple:
         """Buffers of :meth:`_persistent_sgd_step` for batches of ``n`` rows (kept per
-        batch size: the last batch of an epoch may be smaller): the stacked data and
-        negative samples (n + m, n_visible), their p(h | v) (n + m, n_hidden), the row
-        coefficients 1/n and -1/m (n + m, 1) and ones (n + m,)."""
-        buffers = self._pcd_batches.get(n)
-        if buffers is None:
-            m = self._n_chains
-            n_visible, n_hidden = self.module_.W.shape
-            options = {"device": self.device_, "dtype": torch.float32}
-            coefficients = torch.cat([torch.full((n, 1), 1.0 / n, **options),
-                                      torch.full((m, 1), -1.0 / m, **options)])
-            buffers = self._pcd_batches[n] = (
-                torch.empty(n + m, n_visible, **options), torch.empty(n + m, n_hidden, **options),
-                coefficients, torch.ones(n + m, **options))
+        batch size: the last batch of an epoch may be smaller), with the views the step
+        uses (made once: a view costs about a microsecond, as much as a small operation):
+        the stacked data and negative samples (n + m, n_visible), its transpose, its data
+        and negative rows, their p(h | v) (n + m, n_hidden) and its negative rows, the row
+        coefficients 1/n and -1/m (n + m, 1), the same as a vector, and ones (n + m,)."""
+        m = self._n_chains
+        n_visible, n_hidden = self.module_.W.shape
+        options = {"device": self.device_, "dtype": torch.float32}
+        both = torch.empty(n + m, n_visible, **options)
+        p_h = torch.empty(n + m, n_hidden, **options)
+        coefficients = torch.cat([torch.full((n, 1), 1.0 / n, **options),
+                                  torch.full((m, 1), -1.0 / m, **options)])
+        buffers = self._pcd_batches[n] = (
+            both, both.T, both[:n], both[n:], p_h, p_h[n:], coefficients,
+            coefficients.view(-1), torch.ones(n + m, **options))
         return buffers
 
     def _gibbs_from_hidden(self, h, k: int, rng):
