@@ -20,6 +20,9 @@ from physgen.training.callbacks import Checkpoint
 from physgen.training.optim import lr_factor
 
 
+_CHUNK_BYTES = 2 ** 22   # data rows gathered at once per epoch (bounds the extra memory)
+
+
 class Trainer:
     """The state of one ``fit``: the model, its data, counters and callbacks.
 
@@ -52,6 +55,9 @@ class Trainer:
                                 for _, p in self._parameters):
             self._cpu_views = [p.detach().numpy() for _, p in self._parameters]
         self.steps_per_epoch = -(-len(x) // model.batch_size)
+        # rows gathered per index_select: whole batches, about _CHUNK_BYTES of data
+        batch_bytes = model.batch_size * max(x[0].numel() * x.element_size(), 1)
+        self._rows_per_chunk = model.batch_size * max(1, _CHUNK_BYTES // batch_bytes)
         for optimizer in model.optimizers_.values():
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])
@@ -74,11 +80,19 @@ class Trainer:
             sums: dict = {}
             n_logged = n_skipped = 0
             order = torch.randperm(n, generator=self.shuffle_generator).to(self.x.device)
+            chunk = self._rows_per_chunk
             for start in range(0, n, model.batch_size):
-                index = order[start:start + model.batch_size]
-                # index_select: the same rows as x[index] at half the per-call cost
-                x = self.x.index_select(0, index)
-                y = None if self.y is None else self.y.index_select(0, index)
+                # the rows of several batches are gathered at once and each batch is a view
+                # of them (the same rows as before): a gather per batch cost as much as a
+                # small model's step spends on arithmetic; index_select: the same rows as
+                # x[index] at half the per-call cost
+                offset = start % chunk
+                if offset == 0:
+                    index = order[start:start + chunk]
+                    x_rows = self.x.index_select(0, index)
+                    y_rows = None if self.y is None else self.y.index_select(0, index)
+                x = x_rows[offset:offset + model.batch_size]
+                y = None if y_rows is None else y_rows[offset:offset + model.batch_size]
                 factor = lr_factor(model.lr_schedule, self.step, total_steps)
                 for optimizer in model.optimizers_.values():
                     for group in optimizer.param_groups:
@@ -132,7 +146,7 @@ class Trainer:
         # fast path: a sum is finite when every term is (isfinite().all() costs ~100x more);
         # on the CPU the per-tensor sums are added as Python floats (no tensor additions)
         if self._cpu_views is not None:
-            total = sum([float(view.sum()) for view in self._cpu_views])
+            total = sum([float(np.add.reduce(view, None)) for view in self._cpu_views])
         elif self._on_cpu:
             total = sum(p.detach().sum().item() for _, p in params)
         else:
