@@ -291,6 +291,74 @@ def test_fused_sgd_step_matches_the_optimizer_path():
     assert torch.equal(fused.chains_, general.chains_)
 
 
+def test_fused_sgd_step_resumes_bit_identically_with_a_short_last_batch(tmp_path):
+    """The in-place PCD-1 step keeps buffers per batch size and its chains in a buffer of
+    its own; restored chains and a smaller last batch (100 = 64 + 36 rows) must not change
+    the result: a resumed fit equals an uninterrupted one bit for bit."""
+    from physgen.training import Callback
+
+    class Kill(Callback):
+        def on_epoch_end(self, trainer):
+            if trainer.epoch == 2:
+                raise KeyboardInterrupt
+
+    x, *_ = ring_data(100)
+    settings = dict(n_hidden=5, training="pcd", optimizer="sgd", centering=False,
+                    learning_rate=0.1, lr_schedule="linear", weight_decay=0.01, epochs=4,
+                    batch_size=64, seed=3)
+    full = RBM(**settings).fit(x)
+    assert full._sklearn_step
+    with pytest.raises(KeyboardInterrupt):
+        RBM(**settings).fit(x, checkpoint_dir=tmp_path, callbacks=[Kill()])
+    resumed = RBM(**settings).fit(x, checkpoint_dir=tmp_path, resume=True)
+    for name, tensor in full.module_.state_dict().items():
+        assert torch.equal(tensor, resumed.module_.state_dict()[name]), name
+    assert torch.equal(full.chains_, resumed.chains_)
+    assert resumed.history_[-1] == {**full.history_[-1], "time": resumed.history_[-1]["time"]}
+
+
+def test_monitoring_rows_change_the_history_not_the_fit():
+    """n_monitor_rows=0 logs no loss or pseudo-likelihood; the parameters and chains are
+    those of the monitored fit (monitoring draws from its own stream)."""
+    x, *_ = ring_data(300)
+    settings = dict(n_hidden=4, training="pcd", epochs=2, batch_size=64, seed=2)
+    monitored = RBM(**settings).fit(x)
+    quiet = RBM(**settings, n_monitor_rows=0).fit(x)
+    few = RBM(**settings, n_monitor_rows=10).fit(x)
+    for name, tensor in monitored.module_.state_dict().items():
+        assert torch.equal(tensor, quiet.module_.state_dict()[name]), name
+        assert torch.equal(tensor, few.module_.state_dict()[name]), name
+    assert torch.equal(monitored.chains_, quiet.chains_)
+    assert {"loss", "pseudo_log_likelihood"} <= set(monitored.history_[-1])
+    assert {"loss", "pseudo_log_likelihood"} <= set(few.history_[-1])
+    assert not {"loss", "pseudo_log_likelihood"} & set(quiet.history_[-1])
+    with pytest.raises(ValueError, match="n_monitor_rows"):
+        RBM(n_monitor_rows=-1).fit(x)
+
+
+@pytest.mark.parametrize("data", ["bits", "continuous"])
+def test_pseudo_log_likelihood_matches_flipping_the_unit(data):
+    """The pseudo-likelihood computed from one row of W per sample equals
+    N log σ(F(v with unit i flipped) - F(v)) with the flipped rows' free energy computed
+    in full, in float64 (scikit-learn's definition; flipping is v_i -> 1 - v_i)."""
+    model, W, a, b = random_rbm(7, 5, seed=6)
+    rng = np.random.default_rng(1)
+    v = rng.integers(0, 2, (50, 7)).astype(np.float64)
+    if data == "continuous":
+        v = rng.uniform(0, 1, (50, 7))
+    units = torch.randint(7, (50,), generator=torch.Generator().manual_seed(9)).numpy()
+    flipped = v.copy()
+    flipped[np.arange(50), units] = 1 - flipped[np.arange(50), units]
+
+    def free_energy(s):
+        return -(s @ a) - np.logaddexp(0, s @ W + b).sum(1)
+
+    expected = -7 * np.logaddexp(0, -(free_energy(flipped) - free_energy(v)))
+    with torch.no_grad():
+        got = model._pseudo_log_likelihood(torch.as_tensor(v), torch.Generator().manual_seed(9))
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10, atol=1e-10)
+
+
 def test_plain_gradient_step_follows_the_reference_formula():
     """CD-1 with plain SGD and no centring: ΔW = lr (⟨v p(h|v)ᵀ⟩_data - ⟨v p(h|v)ᵀ⟩_model)."""
     model, W, a, b = random_rbm(4, 3, seed=2, optimizer="sgd", centering=False,
