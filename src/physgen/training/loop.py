@@ -125,8 +125,9 @@ class Trainer:
             self.history.append(record)
             self.epoch += 1
             bar.update(1)
-            bar.set_postfix({k: v for k, v in record.items() if k not in ("epoch", "time")},
-                            refresh=False)
+            if not bar.disable:   # formatting the postfix costs even when nothing is shown
+                bar.set_postfix({k: v for k, v in record.items() if k not in ("epoch", "time")},
+                                refresh=False)
             for callback in self.callbacks:
                 callback.on_epoch_end(self)
         bar.close()
