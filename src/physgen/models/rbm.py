@@ -465,7 +465,7 @@ class RBM(GenerativeModel):
         if self.n_monitor_rows:
             generator = self.generator_
             index = torch.randperm(len(x), generator=generator, device=generator.device)
-            rows = x[index[:self.n_monitor_rows]]
+            rows = x.index_select(0, index[:self.n_monitor_rows])
             with torch.no_grad():
                 if self._gaussian:
                     free_energy = self._free_energy(rows)
@@ -592,16 +592,17 @@ class RBM(GenerativeModel):
         the last sum is -aᵀv - F(v).
         """
         W, a, _ = self._params(v.dtype)
-        rows = torch.arange(len(v), device=v.device)
         units = torch.randint(v.shape[1], (len(v),), generator=generator, device=v.device)
         if hidden_input is None:
             hidden_input = self._hidden_input(v)
         if free_energy is None:
             free_energy = self._free_energy(v, hidden_input)
-        delta = 1 - 2 * v[rows, units]
-        flipped_hidden = torch.addcmul(hidden_input, delta[:, None], W[units])
-        gap = (delta * a[units] + softplus(flipped_hidden).sum(1)).add_(v @ a).add_(free_energy)
-        return -v.shape[1] * softplus(gap)
+        # gather / index_select: the same elements as v[arange, units], W[units] at a
+        # fraction of the cost of advanced indexing
+        delta = v.gather(1, units[:, None]).mul_(-2).add_(1)
+        flipped_hidden = torch.addcmul(hidden_input, delta, W.index_select(0, units))
+        gap = softplus(flipped_hidden).sum(1).addcmul_(delta.view(-1), a.index_select(0, units))
+        return softplus(gap.add_(v @ a).add_(free_energy)).mul_(-v.shape[1])
 
     # --- tempered models: (1 - β) E_base + β E, shared by parallel tempering and AIS -------
 
