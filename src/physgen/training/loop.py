@@ -21,6 +21,7 @@ from physgen.training.optim import lr_factor
 
 
 _CHUNK_BYTES = 2 ** 22   # data rows gathered at once per epoch (bounds the extra memory)
+_NUMPY_SUM_MAX = 2 ** 14  # parameters up to this size are summed by NumPy (cheaper calls)
 
 
 class Trainer:
@@ -47,13 +48,17 @@ class Trainer:
         # looked up once, not at every step (restoring a snapshot copies into these tensors)
         self._parameters = list(model.module_.named_parameters())
         self._on_cpu = all(p.device.type == "cpu" for _, p in self._parameters)
-        # on the CPU, NumPy views of the parameters (sharing their memory, so they see every
-        # in-place update: optimizer steps, load_state_dict, restored snapshots) are summed
-        # at half the cost of a tensor sum and .item() per parameter
+        # on the CPU, small parameters are summed through NumPy views (sharing their memory,
+        # so they see every in-place update: optimizer steps, load_state_dict, restored
+        # snapshots) at half the per-call cost of a tensor sum and .item(); large ones by
+        # torch, whose vectorised sum is twice as fast as NumPy's there
         self._cpu_views = None
         if self._on_cpu and all(p.dtype in (torch.float32, torch.float64)
                                 for _, p in self._parameters):
-            self._cpu_views = [p.detach().numpy() for _, p in self._parameters]
+            self._cpu_views = [p.detach().numpy() for _, p in self._parameters
+                               if p.numel() <= _NUMPY_SUM_MAX]
+            self._cpu_large = [p.detach() for _, p in self._parameters
+                               if p.numel() > _NUMPY_SUM_MAX]
         self.steps_per_epoch = -(-len(x) // model.batch_size)
         # rows gathered per index_select: whole batches, about _CHUNK_BYTES of data
         batch_bytes = model.batch_size * max(x[0].numel() * x.element_size(), 1)
@@ -147,7 +152,8 @@ class Trainer:
         # fast path: a sum is finite when every term is (isfinite().all() costs ~100x more);
         # on the CPU the per-tensor sums are added as Python floats (no tensor additions)
         if self._cpu_views is not None:
-            total = sum([float(np.add.reduce(view, None)) for view in self._cpu_views])
+            total = sum([float(np.add.reduce(view, None)) for view in self._cpu_views]) + sum(
+                [p.sum().item() for p in self._cpu_large])
         elif self._on_cpu:
             total = sum(p.detach().sum().item() for _, p in params)
         else:
