@@ -267,7 +267,7 @@ class RBM(GenerativeModel):
             W, a, b = (t.detach() for t in self._tensors)
             self._detached = (W, W.T, a, b)
             m, (n_visible, n_hidden) = n_chains, net.W.shape
-            options = {"device": self.device_, "dtype": torch.float32}
+            options = {"device": self.device_, "dtype": net.W.dtype}
             draws = torch.empty(m * (n_visible + n_hidden), **options)
             numpy_draws = isinstance(self._rng_train, np.random.Generator)
             self._pcd_shared = (draws, draws.numpy() if numpy_draws else None,
@@ -342,7 +342,7 @@ class RBM(GenerativeModel):
             self.chains_ = chains
         # one draw for the visible sample and the chains' next hidden states
         if draws_numpy is not None:
-            self._rng_train.random(out=draws_numpy, dtype=np.float32)
+            self._rng_train.random(out=draws_numpy, dtype=draws_numpy.dtype)
         else:
             torch.rand(draws.shape, generator=self._rng_train, out=draws)
         torch.addmm(a, chains, W_T, out=p_v).sigmoid_()
@@ -369,7 +369,7 @@ class RBM(GenerativeModel):
         coefficients 1/n and -1/m (n + m, 1), the same as a vector, and ones (n + m,)."""
         m = self._n_chains
         n_visible, n_hidden = self.module_.W.shape
-        options = {"device": self.device_, "dtype": torch.float32}
+        options = {"device": self.device_, "dtype": self.module_.W.dtype}
         both = torch.empty(n + m, n_visible, **options)
         p_h = torch.empty(n + m, n_hidden, **options)
         coefficients = torch.cat([torch.full((n, 1), 1.0 / n, **options),
