@@ -44,7 +44,7 @@ from torch.nn.functional import softplus
 
 from physgen.models.base import GenerativeModel
 from physgen.samplers.ais import AISResult, ais_betas, annealed_importance_sampling
-from physgen.samplers.gibbs import bernoulli, block_gibbs, gaussian, uniform
+from physgen.samplers.gibbs import bernoulli, block_gibbs, gaussian
 from physgen.samplers.tempering import parallel_tempering, temperature_ladder
 
 VISIBLE_UNITS = ("bernoulli", "gaussian")
