@@ -14,6 +14,18 @@ Data
   concentrated on the corners of the hypercube. The reverse chain's estimate x̂_0 is clipped
   to [-1, 1] at every step (the data lie in that box) and the final sample is read out by
   its sign (exactly 0 -> +1): spins out, never fractional values.
+- For spins the network's output is, by default (``output="spin-field"``), a *field* h
+  rather than ε̂ itself: x̂_0 = tanh(sqrt(ᾱ_t) x_t / (1 - ᾱ_t) + h(x_t, t)) and
+  ε̂ = (x_t - sqrt(ᾱ_t) x̂_0) / sqrt(1 - ᾱ_t). The first term is the exact posterior mean of
+  one ±1 spin given its own noisy value (Bayes with a Gaussian likelihood); h carries what
+  the other spins and the data distribution add, exactly so for independent spins
+  (p(s) ∝ exp(b s) gives h = b). This is still ε-prediction trained on the same loss, only
+  with the part known in closed form written out. Why: a raw ε̂ must learn the steep
+  x_t -> ε map of two point masses at low noise, which takes a small network most of its
+  training; measured on the 4×4 Ising model at T = 2.269 (MLP, 10 epochs of 50 000
+  samples) the energy per spin of DDIM-50 samples was -1.07 with ε̂ and -1.53 with the
+  field (exact -1.566), total variation 0.41 and 0.15 (20 000 samples).
+  ``output="epsilon"`` keeps the raw ε̂; continuous data always use it.
 
 Networks
 --------
@@ -45,6 +57,7 @@ from physgen.samplers import ddpm
 from physgen.samplers.ddpm import METHODS, SCHEDULES, NoiseSchedule
 
 DENOISERS = ("auto", "mlp", "conv")
+OUTPUTS = ("auto", "epsilon", "spin-field")
 _SAMPLE_CHUNK = 8192     # rows denoised at once by ``sample`` (bounds memory, not results)
 
 
@@ -146,10 +159,32 @@ class _DiffusionNet(nn.Module):
     def __init__(self, denoiser: nn.Module, ema_decay: float, n_features: int):
         super().__init__()
         self.denoiser = denoiser
+        self.ema_decay = ema_decay
         self.ema = AveragedModel(denoiser, multi_avg_fn=_ema_with_warmup(ema_decay))
         self.ema.requires_grad_(False)
         self.register_buffer("data_mean", torch.zeros(n_features))
         self.register_buffer("data_scale", torch.ones(n_features))
+        self._ema_pairs = None
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """One EMA step, the same arithmetic as ``self.ema.update_parameters(self.denoiser)``
+        with :func:`_ema_with_warmup` (copy at the first update, then a lerp with the warm-up
+        decay), but one fused ``_foreach`` call on parameter lists looked up once:
+        ``AveragedModel.update_parameters`` rebuilds and regroups those lists and copies the
+        buffers at every step, which costs several percent of a small network's step. The
+        denoisers' only buffers are constants (Fourier frequencies), so nothing is lost."""
+        if self._ema_pairs is None:
+            self._ema_pairs = (list(self.ema.module.parameters()),
+                               list(self.denoiser.parameters()))
+        averaged, current = self._ema_pairs
+        n = int(self.ema.n_averaged)
+        if n == 0:
+            torch._foreach_copy_(averaged, current)
+        else:
+            torch._foreach_lerp_(averaged, current, 1.0 - min(self.ema_decay,
+                                                              (1.0 + n) / (10.0 + n)))
+        self.ema.n_averaged += 1
 
 
 class Diffusion(GenerativeModel):
@@ -179,6 +214,11 @@ class Diffusion(GenerativeModel):
         Decay of the exponential moving average of the weights used for sampling, in [0, 1).
     sample_steps : int, optional
         Default number of denoising steps of ``sample`` (None: all ``n_timesteps``).
+    output : {"auto", "epsilon", "spin-field"}
+        What the network's output means: ε̂ itself ("epsilon"), or, for spins and bits,
+        the field h of x̂_0 = tanh(sqrt(ᾱ_t) x_t / (1 - ᾱ_t) + h) from which ε̂ follows
+        ("spin-field", see the module docstring). "auto": "spin-field" for spins and bits,
+        "epsilon" for continuous data.
     epochs, batch_size, learning_rate, optimizer, lr_schedule, seed, device, on_nonfinite
         Shared settings (see :mod:`physgen.models.base`).
 
@@ -197,7 +237,8 @@ class Diffusion(GenerativeModel):
 
     def __init__(self, *, schedule="linear", n_timesteps=1000, beta_start=1e-4, beta_end=0.02,
                  denoiser="auto", hidden=(256, 256, 256), fourier_features=6, channels=32,
-                 n_blocks=3, time_embedding_dim=64, ema_decay=0.999, sample_steps=None, epochs=100,
+                 n_blocks=3, time_embedding_dim=64, ema_decay=0.999, sample_steps=None,
+                 output="auto", epochs=100,
                  batch_size=128, learning_rate=1e-3, optimizer="adam", lr_schedule="constant",
                  seed=None, device="cpu", on_nonfinite="raise"):
         self._store_settings(locals())
@@ -231,6 +272,8 @@ class Diffusion(GenerativeModel):
         if not (isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1):
             raise ValueError(f"ema_decay must be a number in [0, 1), got {self.ema_decay!r}")
         self._check_sample_steps(self.sample_steps, "sample_steps")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {self.output!r}")
         NoiseSchedule(self.n_timesteps, self.schedule, beta_start=self.beta_start,
                       beta_end=self.beta_end)   # validates the schedule's numbers
 
@@ -245,6 +288,11 @@ class Diffusion(GenerativeModel):
 
     # --- hooks -----------------------------------------------------------------------------
 
+    def _output_kind(self) -> str:
+        if self.output != "auto":
+            return self.output
+        return "epsilon" if self.domain_ == "continuous" else "spin-field"
+
     def _denoiser_kind(self) -> str:
         if self.denoiser != "auto":
             return self.denoiser
@@ -253,6 +301,9 @@ class Diffusion(GenerativeModel):
     def _build(self, n_features: int, generator) -> None:
         self.schedule_ = NoiseSchedule(self.n_timesteps, self.schedule,
                                        beta_start=self.beta_start, beta_end=self.beta_end)
+        if self.output == "spin-field" and self.domain_ == "continuous":
+            raise ValueError("output='spin-field' needs spins or bits (x_0 = ±1), got "
+                             "continuous data; use output='epsilon' or 'auto'")
         if self._denoiser_kind() == "conv" and len(self.event_shape_) != 2:
             raise ValueError(f"denoiser='conv' needs 2-D samples (lattices), got samples of "
                              f"shape {self.event_shape_}; use denoiser='mlp'")
@@ -282,17 +333,33 @@ class Diffusion(GenerativeModel):
 
     def _train_step(self, x, y, step: int) -> dict:
         net, generator = self.module_, self.generator_
-        x0 = (x - net.data_mean) / net.data_scale
+        # spins are used as they are (mean 0 and scale 1 are not stored for them)
+        x0 = (x - net.data_mean) / net.data_scale if self.domain_ == "continuous" else x
         t = torch.randint(0, self.n_timesteps, (len(x0),), generator=generator,
                           device=x0.device)
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)
-        loss = mse_loss(net.denoiser(self.schedule_.add_noise(x0, noise, t), t), noise)
+        # t is in range by construction: skip add_noise's argument checks (a per-step cost)
+        sqrt_abar, sqrt_one_minus = self.schedule_.noise_coefficients(x0.device, x0.dtype)
+        x_t = sqrt_abar[t][:, None] * x0 + sqrt_one_minus[t][:, None] * noise
+        loss = mse_loss(self._epsilon(net.denoiser, x_t, t), noise)
         optimizer = self.optimizers_["model"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        net.ema.update_parameters(net.denoiser)
+        net.update_ema()
         return {"loss": loss.detach()}
+
+    def _epsilon(self, network, x_t, t):
+        """ε̂(x_t, t) from the network's raw output h (see the ``output`` setting)."""
+        h = network(x_t, t)
+        if self._output_kind() == "epsilon":
+            return h
+        sqrt_abar, sqrt_one_minus = self.schedule_.noise_coefficients(x_t.device, x_t.dtype)
+        a, s = sqrt_abar[t][:, None], sqrt_one_minus[t][:, None]
+        # the exact E[x_0 | x_t] of one ±1 spin is tanh(sqrt(ᾱ) x_t / (1 - ᾱ) + field from
+        # the prior); the network supplies that field, from all of x_t
+        x0 = torch.tanh(a * x_t / (s * s) + h)
+        return (x_t - a * x0) / s
 
     def _sample(self, n: int, y, generator, steps=None, method="ddpm", eta=0.0,
                 initial_noise=None):
@@ -307,7 +374,7 @@ class Diffusion(GenerativeModel):
                                       device=self.device_)
                 else:
                     x_T = initial_noise[start:start + size]
-                x0 = ddpm.sample(net.ema, x_T, self.schedule_, steps=steps, method=method,
+                x0 = ddpm.sample(lambda x, t: self._epsilon(net.ema, x, t), x_T, self.schedule_, steps=steps, method=method,
                                  eta=eta, clip=clip, generator=generator)
                 chunks.append(x0 * net.data_scale + net.data_mean)
         return torch.cat(chunks)

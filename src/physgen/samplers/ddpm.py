@@ -134,8 +134,9 @@ class NoiseSchedule:
             raise ValueError(f"steps must be at most the schedule's n_timesteps={T}, got {steps}")
         return [int(v) for v in np.round(np.linspace(T - 1, 0, steps)).astype(np.int64)]
 
-    def _table(self, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """(sqrt ᾱ_t, sqrt(1 - ᾱ_t)) on ``device`` in ``dtype``, cached."""
+    def noise_coefficients(self, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """(sqrt ᾱ_t, sqrt(1 - ᾱ_t)), shape (T,) each, on ``device`` in ``dtype``, cached
+        (index them with a timestep tensor to noise a batch without argument checks)."""
         key = (str(device), dtype)
         if key not in self._tables:
             abar = self.alphas_cumprod
@@ -172,7 +173,7 @@ class NoiseSchedule:
             raise ValueError(f"x0 {tuple(x0.shape)} and noise {tuple(noise.shape)} must have "
                              "the same shape")
         t = self._check_t(t)
-        sqrt_abar, sqrt_one_minus = self._table(x0.device, x0.dtype)
+        sqrt_abar, sqrt_one_minus = self.noise_coefficients(x0.device, x0.dtype)
         if isinstance(t, int):
             return sqrt_abar[t] * x0 + sqrt_one_minus[t] * noise
         if t.shape != x0.shape[:1]:
