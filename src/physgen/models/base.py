@@ -407,6 +407,17 @@ class GenerativeModel:
             raise ValueError(f"{what} must hold bits in {{0, 1}} (the model was fitted on bits)")
         return self._to_internal(x)
 
+    def _check_init(self, init, n_samples: int):
+        """Starting points for ``n_samples`` sampling chains: ``None``, or ``init`` checked as
+        data (fitted shape and domain) and as one configuration per chain; internal tensor."""
+        if init is None:
+            return None
+        start = self._check_X(init, "init")
+        if len(start) != n_samples:
+            raise ValueError(f"init holds {len(start)} configurations, n_samples is "
+                             f"{n_samples}")
+        return start
+
     # --- using a fitted model --------------------------------------------------------------
 
     def sample(self, n_samples: int, y=None, seed=None, **options) -> np.ndarray:

@@ -342,13 +342,8 @@ class BoltzmannMachine(GenerativeModel):
         init : array-like, shape (n_samples, *event_shape_), optional
             Start the chains from these configurations instead of uniform noise.
         """
-        start = None
-        if init is not None:
-            start = self._check_X(init, "init")
-            if len(start) != n_samples:
-                raise ValueError(f"init holds {len(start)} configurations, n_samples is "
-                                 f"{n_samples}")
-        return super().sample(n_samples, y, seed, burn_in=burn_in, init=start)
+        return super().sample(n_samples, y, seed, burn_in=burn_in,
+                              init=self._check_init(init, n_samples))
 
     def energy(self, X) -> np.ndarray:
         """E(s) = -(h·s + Σ_{i<j} J_ij s_i s_j) for each row of ``X``, float64, (n_samples,)."""

@@ -265,13 +265,8 @@ class EBM(GenerativeModel):
 
     def _start_points(self, init, n_samples):
         """``init`` (data units) as standardised internal values, or None."""
-        if init is None:
-            return None
-        start = self._standardise(self._check_X(init, "init"))
-        if len(start) != n_samples:
-            raise ValueError(f"init holds {len(start)} configurations, n_samples is "
-                             f"{n_samples}")
-        return start
+        start = self._check_init(init, n_samples)
+        return None if start is None else self._standardise(start)
 
     def sample(self, n_samples: int, y=None, seed=None, *, steps: int | None = None,
                init=None) -> np.ndarray:

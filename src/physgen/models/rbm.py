@@ -802,13 +802,8 @@ class RBM(GenerativeModel):
             Start the chains from these configurations instead of noise (uniform bits, or
             the data's mean and spread for Gaussian units).
         """
-        start = None
-        if init is not None:
-            start = self._check_X(init, "init")
-            if len(start) != n_samples:
-                raise ValueError(f"init holds {len(start)} configurations, n_samples is "
-                                 f"{n_samples}")
-        return super().sample(n_samples, y, seed, burn_in=burn_in, init=start)
+        return super().sample(n_samples, y, seed, burn_in=burn_in,
+                              init=self._check_init(init, n_samples))
 
     def free_energy(self, X) -> np.ndarray:
         """F(v) for each row of ``X`` (fitted domain), shape ``(n_samples,)``, float64."""
