@@ -132,6 +132,7 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic(points):
     ({"stop_tolerance": 0.7}, r"stop_tolerance must be in \(0, 0.5\)"),
     ({"loss": "wasserstein-gp", "stop_tolerance": 0.1}, "unbounded WGAN-GP critic"),
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+    ({"relaxation": "gumbel"}, "relaxation must be one of"),
 ])
 def test_bad_settings_are_named(points, settings, message):
     with pytest.raises(ValueError, match=message):
@@ -270,3 +271,29 @@ def test_cli_train_and_sample(spins, tmp_path):
     assert result.exit_code == 0, result.output
     generated = pg.data.load(tmp_path / "gen.npz").x
     assert generated.shape == (20, 4, 4) and set(np.unique(generated)) <= {-1, 1}
+
+
+def test_stochastic_relaxation_draws_spins_with_the_tanh_means(spins):
+    model = tiny(relaxation="stochastic", epochs=1).fit(spins)
+    samples = model.sample(4000, seed=5)
+    assert samples.dtype == np.int8 and set(np.unique(samples)) <= {-1, 1}
+    np.testing.assert_array_equal(samples, model.sample(4000, seed=5))
+    # given the latent draws, spins are independent with mean t (the relaxed value)
+    means = model.sample_relaxed(4000, seed=5)
+    residual = (samples - means).mean()
+    assert abs(residual) < 4 * np.sqrt((1 - means ** 2).mean() / samples.size)
+    assert not np.array_equal(samples, np.where(means >= 0, 1, -1))
+
+
+def test_straight_through_samples_are_the_signs(spins):
+    model = tiny(relaxation="straight-through", epochs=1).fit(spins)
+    np.testing.assert_array_equal(model.sample(50, seed=2),
+                                  np.where(model.sample_relaxed(50, seed=2) >= 0, 1, -1))
+
+
+def test_rejection_sampling_needs_an_unconditional_cross_entropy_gan(spins):
+    labels = np.arange(len(spins)) % 2
+    with pytest.raises(ValueError, match="unconditional"):
+        tiny(conditional=True).fit(spins, labels).sample(5, y=0, rejection=True)
+    samples = tiny().fit(spins).sample(30, seed=0, rejection=True)
+    assert samples.shape == (30, 4, 4) and set(np.unique(samples)) <= {-1, 1}

@@ -32,12 +32,26 @@ the critic is not trained for cross-entropy.
 Spins and bits
 --------------
 Discrete data (±1 spins or 0/1 bits) are presented to both networks as ±1 values. The
-generator works in a continuous relaxation: its last layer is ``tanh``, so generated
-configurations lie in (-1, 1)^N and gradients flow through them; the discriminator sees
-these relaxed values next to the exact ±1 data, which pushes the generator toward
-saturated (nearly ±1) outputs. ``sample`` returns the sign of the relaxed output (0 maps
-to +1), i.e. valid spins (or bits) of the fitted dtype; ``sample_relaxed`` returns the
-continuous values themselves.
+generator works in a continuous relaxation: its last layer is ``tanh``, so its output
+lies in (-1, 1)^N and gradients flow through it. ``relaxation`` says what the
+discriminator sees of it:
+
+- ``"tanh"`` (default): the relaxed values themselves, next to the exact ±1 data, which
+  pushes the generator toward saturated (nearly ±1) outputs; ``sample`` returns their
+  signs (0 maps to +1).
+- ``"straight-through"``: the signs, so the discriminator compares spins with spins and
+  cannot win by spotting unsaturated values; the gradient is the tanh's (the
+  straight-through estimator, Bengio et al. 2013). ``sample`` returns the signs.
+- ``"stochastic"``: spins drawn independently, +1 with probability (1 + t) / 2 for a
+  tanh output t (stochastic straight-through). The latent code then carries the
+  correlated part of a configuration and the per-spin draws its independent noise (as the
+  visible units of an RBM given its hidden ones), which the deterministic map from a
+  low-dimensional z cannot produce well, e.g. isolated flipped spins in an ordered
+  phase. ``sample`` draws the spins in the same way from its ``seed``.
+
+In every case ``sample`` returns valid spins (or bits) of the fitted dtype;
+``sample_relaxed`` returns the continuous tanh values (for ``"stochastic"``, the
+conditional means of the spins).
 
 Conditional GAN (Mirza & Osindero 2014): ``conditional=True`` feeds a label to both
 networks, concatenated to z and to the discriminator's input (as constant extra channels
@@ -57,7 +71,7 @@ import math
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.functional import binary_cross_entropy_with_logits, one_hot, softplus
+from torch.nn.functional import one_hot, softplus
 
 from physgen.models.base import GenerativeModel
 from physgen.models.nets import conv_decoder, conv_encoder, mlp, reinitialize
@@ -66,7 +80,7 @@ from physgen.training.callbacks import Callback
 LOSSES = ("non-saturating", "minimax", "wasserstein-gp")
 NOISES = ("normal", "uniform")
 ARCHITECTURES = ("mlp", "conv")
-RELAXATIONS = ("tanh", "straight-through")
+RELAXATIONS = ("tanh", "straight-through", "stochastic")
 LOG2 = math.log(2.0)
 _SAMPLE_CHUNK = 4096   # rows per generator forward pass in sample()
 
@@ -146,6 +160,9 @@ class GAN(GenerativeModel):
         Adam betas (default (0.5, 0.999) as in DCGAN; (0, 0.9) for WGAN-GP).
     dropout : float
         Dropout after each hidden layer of the MLP discriminator.
+    relaxation : {"tanh", "straight-through", "stochastic"}
+        What the discriminator sees of the generator's tanh output for spin or bit data
+        (see "Spins and bits" in the module docstring); ignored for continuous data.
     stop_tolerance : float, optional
         Stop when ``|d_real - 1/2|`` and ``|d_fake - 1/2|`` both stay within this for
         ``stop_patience`` consecutive epochs (the equilibrium of the game; BCE losses only).
@@ -335,12 +352,26 @@ class GAN(GenerativeModel):
         # running sums for the epoch's JS estimate; tensors so that a skipped step is undone
         self._bce_sum = torch.zeros((), device=self.device_)
         self._bce_count = torch.zeros((), device=self.device_)
+        # looked up once: frozen and unfrozen around every generator step
+        self._d_parameters = list(self.module_["discriminator"].parameters())
 
-    def _discretize(self, out):
-        """Straight-through spins: sign(out) forward, the tanh's gradient backward."""
+    def _discretize(self, out, generator=None):
+        """Spins the discriminator sees for the generator's tanh output ``out``.
+
+        ``"tanh"``: ``out`` itself; ``"straight-through"``: sign(out) forward;
+        ``"stochastic"``: +1 with probability (1 + out) / 2, drawn from ``generator``
+        (default: the training generator). Both discrete variants pass the tanh's gradient
+        backward (the straight-through estimator, Bengio et al. 2013).
+        """
         if self.relaxation == "tanh" or self.domain_ == "continuous":
             return out
-        return out + (torch.where(out >= 0, 1.0, -1.0) - out).detach()
+        if self.relaxation == "straight-through":
+            spins = torch.where(out >= 0, 1.0, -1.0)
+        else:
+            u = torch.rand(out.shape, generator=self.generator_ if generator is None
+                           else generator, device=out.device)
+            spins = torch.where(2 * u < 1 + out.detach(), 1.0, -1.0)
+        return out + (spins - out).detach()
 
     def _noise(self, n: int, generator) -> torch.Tensor:
         shape = (n, self.latent_dim)
@@ -371,46 +402,51 @@ class GAN(GenerativeModel):
         # one generator pass per step, tracked only when the generator is updated (DCGAN)
         with torch.set_grad_enabled(update_generator):
             fake = self._discretize(G(z, y))
-        real_logits = D(x, y)
-        fake_logits = D(fake.detach(), y)
-        logs = {}
+        # real and generated rows in one discriminator pass: half the per-call overhead of
+        # two passes, and the same values (no layer mixes rows)
+        logits = D(torch.cat([x, fake.detach()]), None if y is None else torch.cat([y, y]))
+        real_logits, fake_logits = logits[:n], logits[n:]
         if self._wasserstein:
             penalty = self._gradient_penalty(x, fake.detach(), y)
-            wasserstein = real_logits.mean() - fake_logits.mean()
-            d_loss = self.gradient_penalty * penalty - wasserstein
             d_real, d_fake = real_logits.mean(), fake_logits.mean()
-            logs_extra = {"wasserstein_estimate": wasserstein.detach(),
-                          "gradient_penalty": penalty.detach()}
+            wasserstein = d_real - d_fake
+            d_loss = self.gradient_penalty * penalty - wasserstein
+            logs = {"wasserstein_estimate": wasserstein.detach(),
+                    "gradient_penalty": penalty.detach()}
+            with torch.no_grad():
+                bce = softplus(-real_logits).mean() + softplus(fake_logits).mean()
         else:
-            target = torch.full_like(real_logits, 1.0 - self.label_smoothing)
-            d_loss = binary_cross_entropy_with_logits(real_logits, target) + \
-                binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-            d_real, d_fake = torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()
-            logs_extra = {}
+            # BCE(l, 1) = softplus(-l), BCE(l, 0) = softplus(l); smoothing: target 1 - s
+            real_term, fake_term = softplus(-real_logits).mean(), softplus(fake_logits).mean()
+            bce = (real_term + fake_term).detach()
+            if self.label_smoothing:
+                s = self.label_smoothing
+                d_loss = (1 - s) * real_term + s * softplus(real_logits).mean() + fake_term
+            else:
+                d_loss = real_term + fake_term
+            with torch.no_grad():
+                d_real, d_fake = torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()
+            logs = {}
         optimizer = self.optimizers_["discriminator"]
         optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         optimizer.step()
         with torch.no_grad():
-            if self._wasserstein or self.label_smoothing:
-                bce = softplus(-real_logits).mean() + softplus(fake_logits).mean()
-            else:
-                bce = d_loss.detach()
             self._bce_sum += bce
             self._bce_count += 1
-            logs.update(d_loss=d_loss.detach(),
-                        g_loss=self._generator_loss(fake_logits.detach(), self.loss),
-                        d_real=d_real.detach(), d_fake=d_fake.detach(), **logs_extra)
+        logs.update(d_loss=d_loss.detach(),
+                    g_loss=self._generator_loss(fake_logits.detach(), self.loss),
+                    d_real=d_real.detach(), d_fake=d_fake.detach())
         if update_generator:
             # D's parameters take no gradient here: only the generator is stepped
-            for p in D.parameters():
+            for p in self._d_parameters:
                 p.requires_grad_(False)
             g_loss = self._generator_loss(D(fake, y), self.loss)
             optimizer = self.optimizers_["generator"]
             optimizer.zero_grad(set_to_none=True)
             g_loss.backward()
             optimizer.step()
-            for p in D.parameters():
+            for p in self._d_parameters:
                 p.requires_grad_(True)
         return logs
 
@@ -436,8 +472,71 @@ class GAN(GenerativeModel):
                                 None if y is None else y[i:i + _SAMPLE_CHUNK])
                               for i in range(0, n, _SAMPLE_CHUNK)])
 
-    def _sample(self, n: int, y, generator, **options):
-        return self._relaxed(n, y, generator)
+    def _sample(self, n: int, y, generator, rejection: bool = False):
+        if rejection:
+            return self._rejection_sample(n, y, generator)
+        out = self._relaxed(n, y, generator)
+        if self.relaxation == "stochastic" and self.domain_ != "continuous":
+            return self._discretize(out, generator)   # spins drawn as in training
+        return out
+
+    def _rejection_sample(self, n: int, y, generator, max_proposals: int = 1000):
+        """Discriminator rejection sampling (Azadi et al. 2019), unconditional models.
+
+        For the optimal discriminator, D / (1 - D) = exp(logit) = p_r / p_g, so accepting a
+        generated x with probability exp(logit(x) - M), M >= max logit, turns draws from
+        p_g into draws from p_r. M is the largest logit among the first chunk of proposals
+        and is raised whenever a larger one appears (a slight overweighting of the rare
+        points above the running maximum, as in the paper).
+        """
+        D = self.module_["discriminator"]
+        kept, n_kept, n_proposed, bound = [], 0, 0, -math.inf
+        chunk = max(256, min(2 * n, _SAMPLE_CHUNK))
+        while n_kept < n:
+            if n_proposed >= max_proposals * n:
+                raise RuntimeError(f"rejection sampling accepted {n_kept} of {n_proposed} "
+                                   f"proposals; the discriminator rejects nearly every "
+                                   f"generated sample (train longer, or sample without it)")
+            fake = self._sample(chunk, None, generator)
+            with torch.no_grad():
+                logits = D(fake).double()
+            bound = max(bound, float(logits.max()))
+            u = torch.rand(chunk, generator=generator, device=self.device_,
+                           dtype=torch.float64)
+            accepted = fake[u < torch.exp(logits - bound)]
+            kept.append(accepted)
+            n_kept += len(accepted)
+            n_proposed += chunk
+        return torch.cat(kept)[:n]
+
+    def sample(self, n_samples: int, y=None, seed=None, *, rejection: bool = False):
+        """Draw ``n_samples`` samples, shape ``(n_samples, *event_shape_)``, in the fitted
+        domain and dtype. Same ``seed`` -> same samples.
+
+        Parameters
+        ----------
+        n_samples : int
+        y : labels, for a conditional model
+        seed : seed-like
+        rejection : bool
+            Discriminator rejection sampling (Azadi et al. 2019): keep each generated
+            sample with probability D(x) / (1 - D(x)) / M, which for the optimal D is
+            p_r(x) / (M p_g(x)), so that the kept samples follow the data distribution where
+            the generator has put mass. It removes samples the discriminator rejects (e.g.
+            between the modes of a mixture) but cannot restore modes the generator never
+            reaches. Cross-entropy losses and unconditional models only (the WGAN-GP critic
+            is not a density ratio).
+        """
+        if rejection:
+            self._check_fitted()
+            if self._wasserstein:
+                raise ValueError("rejection sampling needs a discriminator that estimates "
+                                 "p_r / p_g (the cross-entropy losses), not the WGAN-GP "
+                                 "critic")
+            if self.conditional:
+                raise ValueError("rejection sampling is implemented for unconditional "
+                                 "GANs only")
+        return super().sample(n_samples, y, seed, rejection=rejection)
 
     # --- public methods beyond the contract ------------------------------------------------
 
@@ -510,9 +609,11 @@ class GAN(GenerativeModel):
         label = self._encode_y(y, int(n_samples), fitting=False)
         G, D = self.module_["generator"], self.module_["discriminator"]
         self.module_.eval()
-        z = self._noise(int(n_samples), torch_generator(seed, device=self.device_))
+        generator = torch_generator(seed, device=self.device_)
+        z = self._noise(int(n_samples), generator)
         params = [p for p in G.parameters() if p.requires_grad]
-        grads = torch.autograd.grad(self._generator_loss(D(G(z, label), label), loss), params)
+        fake = self._discretize(G(z, label), generator)
+        grads = torch.autograd.grad(self._generator_loss(D(fake, label), loss), params)
         return float(torch.sqrt(sum(g.square().sum() for g in grads)))
 
 
