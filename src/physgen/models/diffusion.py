@@ -320,7 +320,11 @@ class Diffusion(GenerativeModel):
         self.module_ = _DiffusionNet(net, float(self.ema_decay), n_features)
 
     def _configure_optimizers(self) -> dict:
-        return {"model": self._make_optimizer(self.module_.denoiser.parameters())}
+        # foreach=True: the multi-tensor implementation of the same update (PyTorch picks it
+        # by default only on CUDA); on the CPU the per-tensor Python loop of Adam costs
+        # ~15 % of a small denoiser's training step
+        return {"model": self._make_optimizer(self.module_.denoiser.parameters(),
+                                              foreach=True)}
 
     def _start_training(self, x, y) -> None:
         net = self.module_
