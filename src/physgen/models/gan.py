@@ -425,7 +425,8 @@ class GAN(GenerativeModel):
             else:
                 d_loss = real_term + fake_term
             with torch.no_grad():
-                d_real, d_fake = torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()
+                d_real = torch.sigmoid(real_logits).mean()
+                d_fake = torch.sigmoid(fake_logits).mean()
             logs = {}
         optimizer = self.optimizers_["discriminator"]
         optimizer.zero_grad(set_to_none=True)
