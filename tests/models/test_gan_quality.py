@@ -121,7 +121,10 @@ def ising_fit(L, temperature, n_samples, settings):
 
 @pytest.mark.slow
 def test_ising_ordered_phase_energy_and_magnetization():
-    """T = 1.8, L = 16, 4000 samples, 20 epochs. Measured: ISING18."""
+    """T = 1.8, L = 16, 4000 samples, 20 epochs (1260 steps). Measured: e -1.8607 against
+    -1.8594 ± 0.0012 (|diff| 0.0013, tolerance 0.042), |m| 0.9638 against 0.9570 ± 0.0004
+    (|diff| 0.0068, tolerance 0.021). The stochastic spins give the isolated flipped
+    spins of the ordered phase for free. About 1 - 2 min of CPU."""
     result = ising_fit(16, 1.8, 4000, dict(ISING_SETTINGS, epochs=20))
     for name, (difference, tolerance) in result.items():
         assert difference <= tolerance, name

@@ -345,6 +345,9 @@ class GAN(GenerativeModel):
             betas = self.betas if self.betas is not None else \
                 ((0.0, 0.9) if self._wasserstein else (0.5, 0.999))
             options["betas"] = tuple(float(b) for b in betas)
+            # the multi-tensor form of the same update (bit-identical on the CPU): the
+            # per-tensor loop is a visible part of a small network's step
+            options["foreach"] = True
         return {name: self._make_optimizer(self.module_[name].parameters(), **options)
                 for name in ("generator", "discriminator")}
 
