@@ -59,6 +59,13 @@ def _ebm(seed):
                seed=seed)
 
 
+def _gan(seed):
+    from physgen.models.gan import GAN
+
+    return GAN(latent_dim=4, generator_hidden=(16,), discriminator_hidden=(16,), epochs=2,
+               batch_size=16, seed=seed)
+
+
 def _dbn(seed):
     from physgen.models.dbn import DBN
 
@@ -75,4 +82,5 @@ FAMILY_FACTORIES = [
     ("vae", _vae),
     ("ebm", _ebm),
     ("dbn", _dbn),
+    ("gan", _gan),
 ]

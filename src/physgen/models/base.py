@@ -369,12 +369,15 @@ class GenerativeModel:
         """Flat float32 tensor on ``device_`` in the family's representation."""
         import torch
 
-        flat = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+        flat = torch.as_tensor(np.asarray(x, dtype=np.float32).reshape(len(x), -1),
+                               device=self.device_)
+        # one new tensor, then in place (the float32 input may share memory with x): NumPy's
+        # 2 * x - 1 made two full-size temporaries, which cost a small model's epoch
         if self.domain_ == "spins" and self.discrete_as == "bits":
-            flat = spins_to_bits(flat)
+            flat = flat.add(1).mul_(0.5)
         elif self.domain_ == "bits" and self.discrete_as == "spins":
-            flat = bits_to_spins(flat)
-        return torch.as_tensor(flat, device=self.device_)
+            flat = flat.mul(2).sub_(1)
+        return flat
 
     def _from_internal(self, values) -> np.ndarray:
         """Family output (n, n_features) -> array in the fitted domain, dtype and shape."""
