@@ -15,8 +15,7 @@ Data (no downloads): (a) scikit-learn's 8×8 digits upsampled to 28×28 in [0, 1
 (b) random ±1 spins (int8, like Ising data) and (c) random 0/1 bits: physgen presents
 discrete data as ±1 to a tanh generator, and the plain loop does the same. Case (c) also
 times the conversion of the 0/1 array to ±1 floats at the start of each fit (on both
-sides; physgen's is numpy's ``2 * x - 1`` on a fresh float32 copy in
-``GenerativeModel._to_internal``).
+sides).
 
     python benchmarks/gan.py [--quick] [--repeats N] [--threads N]
 
@@ -25,10 +24,8 @@ both see the same machine load, and each side's best of ``--repeats`` is kept; t
 is reported for CPU time of the process (robust to other processes on a shared machine)
 and for wall-clock time. Target: physgen >= 0.9× the plain loop.
 
-Measured (torch 2.13 CPU, one thread, on a 2-core machine shared with other jobs, so the
-CPU-time ratio is the one to read): (a) 1.08×, (b) 1.01×, (c) 0.88× (wall 0.96×); in
-(c) physgen's one-off conversion of the 0/1 array to ±1 floats (numpy, fresh arrays)
-costs more than the plain loop's torch one, while the per-step work is the same.
+Measured (torch 2.13 CPU, one thread, 2-core machine at load ≈ 2, so the CPU-time ratio
+is the one to read): (a) 0.98×, (b) 0.95×, (c) 1.14×.
 """
 
 from __future__ import annotations
