@@ -31,13 +31,14 @@ is the one to read): (a) 0.98×, (b) 0.95×, (c) 1.14×.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
 from torch import nn
 
 from physgen.models.gan import GAN
+
+from _timing import best_times
 
 LATENT, HIDDEN, FEATURES, BATCH, LR, BETAS = 20, 100, 784, 64, 2e-4, (0.5, 0.999)
 
@@ -98,18 +99,6 @@ def physgen_gan_training(x: np.ndarray, *, epochs: int, seed: int = 0) -> GAN:
                seed=seed).fit(x)
 
 
-def _best_times(fits, repeats: int) -> list[tuple[float, float]]:
-    """(best CPU seconds, best wall seconds) of each fit, run alternately."""
-    best = [(np.inf, np.inf) for _ in fits]
-    for _ in range(repeats):
-        for index, fit in enumerate(fits):
-            cpu, wall = time.process_time(), time.perf_counter()
-            fit()
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            best[index] = (min(best[index][0], cpu), min(best[index][1], wall))
-    return best
-
-
 def compare(name: str, x: np.ndarray, epochs: int, repeats: int) -> tuple[float, float]:
     def ours():
         physgen_gan_training(x, epochs=epochs)
@@ -119,7 +108,7 @@ def compare(name: str, x: np.ndarray, epochs: int, repeats: int) -> tuple[float,
 
     small = x[:10 * BATCH]
     physgen_gan_training(small, epochs=1), plain_gan_training(small, epochs=1)   # warm-up
-    (ours_cpu, ours_wall), (theirs_cpu, theirs_wall) = _best_times([ours, theirs], repeats)
+    (ours_cpu, ours_wall), (theirs_cpu, theirs_wall) = best_times([ours, theirs], repeats)
     work = len(x) * epochs
     print(f"{name}:\n  samples/s (CPU time)  physgen {work / ours_cpu:10,.0f}   plain loop "
           f"{work / theirs_cpu:10,.0f}   ratio {theirs_cpu / ours_cpu:.2f}x\n"

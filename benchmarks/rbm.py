@@ -39,21 +39,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 
-
-def _best_times(fits, repeats: int) -> list[tuple[float, float]]:
-    """(best CPU seconds, best wall seconds) of each fit, run alternately."""
-    best = [(np.inf, np.inf) for _ in fits]
-    for _ in range(repeats):
-        for index, fit in enumerate(fits):
-            cpu, wall = time.process_time(), time.perf_counter()
-            fit()
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            best[index] = (min(best[index][0], cpu), min(best[index][1], wall))
-    return best
+from _timing import best_times
 
 
 def compare(name: str, x: np.ndarray, n_hidden: int, epochs: int, batch_size: int = 64,
@@ -82,7 +71,7 @@ def compare(name: str, x: np.ndarray, n_hidden: int, epochs: int, batch_size: in
     for fit in fits:   # warm-up: imports, allocator, BLAS initialisation
         fit()
     (ours_cpu, ours_wall), (t32_cpu, t32_wall), (mon_cpu, mon_wall), (t64_cpu, t64_wall) = \
-        _best_times(fits, repeats)
+        best_times(fits, repeats)
     work = len(x) * epochs
     print(f"{name}:")
     for label, cpu, wall in (("physgen", ours_cpu, ours_wall),

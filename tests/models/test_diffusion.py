@@ -15,14 +15,6 @@ from physgen.models.diffusion import Diffusion, _ema_with_warmup, sinusoidal_emb
 from physgen.training import Callback, latest_checkpoint
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny(**settings):
     base = dict(n_timesteps=50, channels=4, n_blocks=1, hidden=(16,), fourier_features=2,
                 time_embedding_dim=8, epochs=2, batch_size=16, seed=0)

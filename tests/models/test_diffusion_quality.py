@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import physgen as pg
 from physgen.data import gaussian_ring, mode_coverage, ring_modes
@@ -19,14 +18,6 @@ from physgen.models.diffusion import Diffusion
 from physgen.stats import bootstrap
 
 T_ISING = 2.269
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # --- helpers ------------------------------------------------------------------------------
