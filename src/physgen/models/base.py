@@ -90,8 +90,7 @@ Class attributes
 
 Helpers for families: ``self._make_optimizer(params, learning_rate=None, **options)``,
 ``self.device_``, ``self.generator_``, ``self.rng_``, ``self.optimizers_``,
-``self.n_features_``, ``self.event_shape_``, ``self.domain_``, and the module functions
-:func:`spins_to_bits` / :func:`bits_to_spins`.
+``self.n_features_``, ``self.event_shape_``, ``self.domain_``.
 """
 
 from __future__ import annotations
@@ -106,16 +105,6 @@ import numpy as np
 from physgen.errors import CheckpointError, PhysgenError
 
 DOMAINS = ("spins", "bits", "continuous")
-
-
-def spins_to_bits(x):
-    """±1 spins -> 0/1 bits (``(x + 1) / 2``); works on arrays and tensors."""
-    return (x + 1) / 2
-
-
-def bits_to_spins(x):
-    """0/1 bits -> ±1 spins (``2 x - 1``); works on arrays and tensors."""
-    return 2 * x - 1
 
 
 def infer_domain(x: np.ndarray) -> str:
