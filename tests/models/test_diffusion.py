@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 import physgen as pg
-from physgen.models.diffusion import Diffusion, _ema_with_warmup, sinusoidal_embedding
+from physgen.models.diffusion import Diffusion, sinusoidal_embedding
+from physgen.models.nets import WarmupEMA, ema_with_warmup
 from physgen.training import Callback, latest_checkpoint
 
 
@@ -213,7 +214,7 @@ def test_ema_follows_the_warm_up_formula():
     from torch.optim.swa_utils import AveragedModel
 
     net = nn.Linear(1, 1, bias=False)
-    ema = AveragedModel(net, multi_avg_fn=_ema_with_warmup(0.9))
+    ema = AveragedModel(net, multi_avg_fn=ema_with_warmup(0.9))
     expected = None
     for n, value in enumerate([1.0, 2.0, 4.0, -3.0, 0.5, 7.0, 1.0, 1.0]):
         with torch.no_grad():
@@ -222,6 +223,22 @@ def test_ema_follows_the_warm_up_formula():
         decay = min(0.9, (1 + n) / (10 + n))
         expected = value if n == 0 else decay * expected + (1 - decay) * value
         assert float(ema.module.weight.detach()) == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+def test_fused_ema_step_matches_update_parameters():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    fused, reference = WarmupEMA(net, 0.95), WarmupEMA(net, 0.95)
+    for _ in range(6):
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(torch.randn(p.shape))
+        fused.step(net)
+        reference.update_parameters(net)
+        for a, b in zip(fused.module.parameters(), reference.module.parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+    assert int(fused.n_averaged) == 6
+    assert not any(p.requires_grad for p in fused.parameters())
 
 
 def test_ema_weights_are_used_for_sampling(spins):

@@ -36,7 +36,7 @@ def points():
     return np.random.default_rng(0).normal(size=(96, 2)).astype(np.float32)
 
 
-@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+@pytest.mark.parametrize("architecture", ["mlp", "conv", "noise-field"])
 def test_samples_are_valid_spins_and_the_signs_of_the_relaxation(spins, architecture):
     model = tiny(architecture=architecture, generator_channels=(8,),
                  discriminator_channels=(8,)).fit(spins)
@@ -133,6 +133,7 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic(points):
     ({"loss": "wasserstein-gp", "stop_tolerance": 0.1}, "unbounded WGAN-GP critic"),
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
     ({"relaxation": "gumbel"}, "relaxation must be one of"),
+    ({"ema_decay": 1.0}, r"ema_decay must be a number in \[0, 1\)"),
 ])
 def test_bad_settings_are_named(points, settings, message):
     with pytest.raises(ValueError, match=message):
@@ -145,6 +146,39 @@ def test_conv_needs_square_lattices():
     with pytest.raises(ValueError, match="divisible"):
         tiny(architecture="conv", discriminator_channels=(4, 4, 4)).fit(
             np.ones((8, 4, 4), np.float32))
+
+
+def test_noise_field_generator_takes_per_site_noise(spins):
+    lattices = np.where(np.random.default_rng(0).random((32, 8, 8)) < 0.5, -1, 1).astype(np.int8)
+    model = tiny(architecture="noise-field", generator_channels=(8,), noise_channels=3,
+                 discriminator_channels=(8,)).fit(lattices)
+    z = model._noise(5, torch.Generator().manual_seed(0))
+    assert z.shape == (5, 3 * 64 + 4)          # 3 values per site of 8×8, then the code
+    assert model.module_["discriminator"].flat is not None    # "mlp+conv" by default
+    generator = model.module_["generator"]
+    with torch.no_grad():
+        out = generator(z)
+        z_site = z.clone()
+        z_site[:, 0] += 1.0            # the first noise channel at site (0, 0)
+        changed = (generator(z_site) != out).reshape(5, 8, 8).any(0).numpy()
+    # two 3×3 convolutions: the change reaches sites within 2 steps (periodically) only
+    distance = np.minimum(np.arange(8), 8 - np.arange(8))
+    reach = np.maximum(distance[:, None], distance[None, :])
+    assert changed[reach <= 1].all() and not changed[reach > 2].any()
+    with pytest.raises(ValueError, match="square lattices"):
+        tiny(architecture="noise-field").fit(np.ones((8, 16), np.float32))
+    with pytest.raises(ValueError, match="noise_channels must be an integer >= 0"):
+        tiny(architecture="noise-field", noise_channels=-1).fit(spins)
+
+
+def test_mlp_plus_conv_discriminator_adds_the_two_logits(spins):
+    model = tiny(discriminator_architecture="mlp+conv", discriminator_channels=(8,)).fit(spins)
+    D = model.module_["discriminator"]
+    x = torch.as_tensor(spins[:6], dtype=torch.float32).reshape(6, -1)
+    with torch.no_grad():
+        both = D(x)
+        conv_only = D.body(x.reshape(6, 1, 4, 4)).reshape(6)
+        torch.testing.assert_close(both, conv_only + D.flat(x).reshape(6))
 
 
 def test_uniform_noise(points):
@@ -200,6 +234,25 @@ def test_resume_is_bit_identical(points, tmp_path, loss):
     resumed = tiny(loss=loss, epochs=4).fit(points, checkpoint_dir=tmp_path, resume=True)
     strip = [{k: v for k, v in r.items() if k != "time"} for r in whole.history_]
     assert [{k: v for k, v in r.items() if k != "time"} for r in resumed.history_] == strip
+    np.testing.assert_array_equal(resumed.sample(10, seed=0), whole.sample(10, seed=0))
+
+
+def test_generator_ema_is_sampled_saved_and_resumed(points, tmp_path):
+    model = tiny(ema_decay=0.9, epochs=3).fit(points)
+    G, ema = model.module_["generator"], model.module_["generator_ema"]
+    assert int(ema.n_averaged) == model._trainer.step      # one update per generator step
+    assert any(not torch.equal(p, q) for p, q in zip(G.parameters(), ema.module.parameters()))
+    before = model.sample(8, seed=0)
+    with torch.no_grad():
+        for p in G.parameters():
+            p.fill_(1e3)          # the last iterate plays no part in sampling
+    np.testing.assert_array_equal(model.sample(8, seed=0), before)
+    model.save(tmp_path / "run")
+    np.testing.assert_array_equal(pg.load(tmp_path / "run").sample(8, seed=0), before)
+    whole = tiny(ema_decay=0.9, epochs=4).fit(points)
+    tiny(ema_decay=0.9, epochs=2).fit(points, checkpoint_dir=tmp_path / "ckpt")
+    resumed = tiny(ema_decay=0.9, epochs=4).fit(points, checkpoint_dir=tmp_path / "ckpt",
+                                               resume=True)
     np.testing.assert_array_equal(resumed.sample(10, seed=0), whole.sample(10, seed=0))
 
 

@@ -49,10 +49,9 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.functional import mse_loss
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from physgen.models.base import GenerativeModel
-from physgen.models.nets import mlp
+from physgen.models.nets import WarmupEMA, mlp
 from physgen.samplers import ddpm
 from physgen.samplers.ddpm import METHODS, SCHEDULES, NoiseSchedule
 
@@ -142,17 +141,6 @@ class ConvDenoiser(nn.Module):
         return self.tail(h).view(len(x), -1)
 
 
-def _ema_with_warmup(decay: float):
-    """EMA update for ``AveragedModel`` whose decay grows as (1 + n) / (10 + n) up to ``decay``
-    (n: updates so far), so that a short run is not dominated by the initial weights."""
-
-    def update(ema_params, params, n_averaged):
-        n = int(n_averaged)
-        get_ema_multi_avg_fn(min(decay, (1.0 + n) / (10.0 + n)))(ema_params, params, n_averaged)
-
-    return update
-
-
 class _DiffusionNet(nn.Module):
     """Everything sampling needs: the trained denoiser, its EMA and the data scaling."""
 
@@ -160,31 +148,13 @@ class _DiffusionNet(nn.Module):
         super().__init__()
         self.denoiser = denoiser
         self.ema_decay = ema_decay
-        self.ema = AveragedModel(denoiser, multi_avg_fn=_ema_with_warmup(ema_decay))
-        self.ema.requires_grad_(False)
+        self.ema = WarmupEMA(denoiser, ema_decay)
         self.register_buffer("data_mean", torch.zeros(n_features))
         self.register_buffer("data_scale", torch.ones(n_features))
-        self._ema_pairs = None
 
-    @torch.no_grad()
     def update_ema(self) -> None:
-        """One EMA step, the same arithmetic as ``self.ema.update_parameters(self.denoiser)``
-        with :func:`_ema_with_warmup` (copy at the first update, then a lerp with the warm-up
-        decay), but one fused ``_foreach`` call on parameter lists looked up once:
-        ``AveragedModel.update_parameters`` rebuilds and regroups those lists and copies the
-        buffers at every step, which costs several percent of a small network's step. The
-        denoisers' only buffers are constants (Fourier frequencies), so nothing is lost."""
-        if self._ema_pairs is None:
-            self._ema_pairs = (list(self.ema.module.parameters()),
-                               list(self.denoiser.parameters()))
-        averaged, current = self._ema_pairs
-        n = int(self.ema.n_averaged)
-        if n == 0:
-            torch._foreach_copy_(averaged, current)
-        else:
-            torch._foreach_lerp_(averaged, current, 1.0 - min(self.ema_decay,
-                                                              (1.0 + n) / (10.0 + n)))
-        self.ema.n_averaged += 1
+        """One EMA step from the denoiser (its only buffers are constants)."""
+        self.ema.step(self.denoiser)
 
 
 class Diffusion(GenerativeModel):

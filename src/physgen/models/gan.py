@@ -61,7 +61,13 @@ are standardised with the training mean and standard deviation.
 
 Architectures: ``"mlp"`` (LeakyReLU hidden layers) for any event shape, ``"conv"`` for L×L
 lattices: DCGAN-style circular-padded blocks from :mod:`physgen.models.nets`, so the
-networks respect periodic boundaries.
+networks respect periodic boundaries. ``"noise-field"`` (L×L lattices, generator only):
+:class:`~physgen.models.nets.NoiseFieldGenerator`, full-resolution circular convolutions
+fed with ``noise_channels`` independent noise values per site besides the global latent
+code (broadcast to every site), so that the local randomness of a disordered
+configuration comes from local noise rather than from the global code. Its discriminator
+is by default ``"mlp+conv"``: a conv net and an MLP whose logits add, since a conv logit
+(a linear map of local features) sees the energy but hardly |m|, and an MLP the reverse.
 """
 
 from __future__ import annotations
@@ -74,12 +80,14 @@ from torch import nn
 from torch.nn.functional import one_hot, softplus
 
 from physgen.models.base import GenerativeModel
-from physgen.models.nets import conv_decoder, conv_encoder, mlp, reinitialize
+from physgen.models.nets import (NoiseFieldGenerator, WarmupEMA, conv_decoder, conv_encoder,
+                                 mlp, reinitialize)
 from physgen.training.callbacks import Callback
 
 LOSSES = ("non-saturating", "minimax", "wasserstein-gp")
 NOISES = ("normal", "uniform")
-ARCHITECTURES = ("mlp", "conv")
+ARCHITECTURES = ("mlp", "conv", "noise-field")
+DISCRIMINATOR_ARCHITECTURES = ("mlp", "conv", "mlp+conv")
 RELAXATIONS = ("tanh", "straight-through", "stochastic")
 LOG2 = math.log(2.0)
 _SAMPLE_CHUNK = 4096   # rows per generator forward pass in sample()
@@ -98,21 +106,28 @@ class _Generator(nn.Module):
 
 
 class _Discriminator(nn.Module):
-    """(flat sample, label) -> one logit (or critic value) per row, shape ``(batch,)``."""
+    """(flat sample, label) -> one logit (or critic value) per row, shape ``(batch,)``.
 
-    def __init__(self, body: nn.Module, lattice=None):
+    ``body`` takes the flat row joined with the label (``lattice`` None) or the L×L
+    configuration with the label as constant extra channels (``lattice`` = (L, L)); an
+    optional second, ``flat`` branch takes the flat row and label, and its logit is added.
+    """
+
+    def __init__(self, body: nn.Module, lattice=None, flat: nn.Module | None = None):
         super().__init__()
         self.body = body
         self.lattice = lattice
+        self.flat = flat
 
     def forward(self, x, label=None):
+        flat = x if label is None else torch.cat([x, label], 1)
         if self.lattice is None:
-            h = x if label is None else torch.cat([x, label], 1)
-        else:
-            h = x.reshape(len(x), 1, *self.lattice)
-            if label is not None:
-                h = torch.cat([h, label[:, :, None, None].expand(-1, -1, *self.lattice)], 1)
-        return self.body(h).reshape(len(x))
+            return self.body(flat).reshape(len(x))
+        h = x.reshape(len(x), 1, *self.lattice)
+        if label is not None:
+            h = torch.cat([h, label[:, :, None, None].expand(-1, -1, *self.lattice)], 1)
+        out = self.body(h).reshape(len(x))
+        return out if self.flat is None else out + self.flat(flat).reshape(len(x))
 
 
 def _positive_int(name, value):
@@ -137,15 +152,24 @@ class GAN(GenerativeModel):
         Dimension of the latent noise z.
     noise : {"normal", "uniform"}
         Latent distribution: N(0, I) or U[-1, 1]^latent_dim.
-    architecture : {"mlp", "conv"}
-        Networks; ``"conv"`` needs L×L samples with L divisible by ``2**len(channels)``.
-    discriminator_architecture : {"mlp", "conv"}, optional
+    architecture : {"mlp", "conv", "noise-field"}
+        Networks; ``"conv"`` needs L×L samples with L divisible by ``2**len(channels)``;
+        ``"noise-field"`` (L×L samples) sets the generator, with an ``"mlp+conv"``
+        discriminator unless ``discriminator_architecture`` says otherwise.
+    discriminator_architecture : {"mlp", "conv", "mlp+conv"}, optional
         A different choice for the discriminator (default: ``architecture``). An MLP
         generator with a conv discriminator is much cheaper on a CPU than two conv nets.
+        ``"mlp+conv"``: the sum of the logits of the two (L×L samples).
+    noise_channels : int
+        Independent noise values per lattice site fed to the ``"noise-field"`` generator
+        (drawn from ``noise``, like the global code of ``latent_dim`` values).
     generator_hidden, discriminator_hidden : sequence of int
         Hidden widths of the MLP networks.
     generator_channels, discriminator_channels : sequence of int
-        Channels per level of the conv networks (generator: coarse to fine).
+        Channels per level of the conv networks (generator: coarse to fine). For the
+        ``"noise-field"`` generator, the widths of its full-resolution conv layers.
+        ``generator_channels=None``: (64, 32) for ``"conv"``, (32, 32, 32, 32) for
+        ``"noise-field"``.
     n_critic : int, optional
         Discriminator steps per generator step (default 5 for ``"wasserstein-gp"``, else 1).
         Each step uses a fresh mini-batch; the generator is updated on every
@@ -163,6 +187,12 @@ class GAN(GenerativeModel):
     relaxation : {"tanh", "straight-through", "stochastic"}
         What the discriminator sees of the generator's tanh output for spin or bit data
         (see "Spins and bits" in the module docstring); ignored for continuous data.
+    ema_decay : float in [0, 1), optional
+        Keep an exponential moving average of the generator's weights (Yazıcı et al. 2019),
+        with the warm-up decay min(ema_decay, (1 + n) / (10 + n)) after n generator steps,
+        and sample from it. Averaging the iterates damps the oscillation of the two-player
+        game around its equilibrium, which sharpens what the last iterate blurs (e.g. the
+        modes of a tight mixture). ``None`` (default): sample from the trained generator.
     stop_tolerance : float, optional
         Stop when ``|d_real - 1/2|`` and ``|d_fake - 1/2|`` both stay within this for
         ``stop_patience`` consecutive epochs (the equilibrium of the game; BCE losses only).
@@ -173,7 +203,8 @@ class GAN(GenerativeModel):
 
     Attributes
     ----------
-    module_ : nn.ModuleDict with ``"generator"`` and ``"discriminator"``
+    module_ : nn.ModuleDict with ``"generator"`` and ``"discriminator"`` (and
+        ``"generator_ema"``, a :class:`~physgen.models.nets.WarmupEMA`, with ``ema_decay``)
     history_ : list of dict
         Per epoch: ``d_loss, g_loss, d_real, d_fake, js_estimate`` (and
         ``wasserstein_estimate, gradient_penalty`` for WGAN-GP), ``lr``, ``time``.
@@ -191,11 +222,11 @@ class GAN(GenerativeModel):
 
     def __init__(self, loss="non-saturating", *, latent_dim=32, noise="normal",
                  architecture="mlp", discriminator_architecture=None,
-                 generator_hidden=(128, 128),
-                 discriminator_hidden=(128, 128), generator_channels=(64, 32),
+                 noise_channels=2, generator_hidden=(128, 128),
+                 discriminator_hidden=(128, 128), generator_channels=None,
                  discriminator_channels=(32, 64), n_critic=None, label_smoothing=0.0,
                  gradient_penalty=10.0, conditional=False, betas=None, dropout=0.0,
-                 relaxation="tanh", stop_tolerance=None, stop_patience=5, epochs=50,
+                 relaxation="tanh", ema_decay=None, stop_tolerance=None, stop_patience=5, epochs=50,
                  batch_size=64,
                  learning_rate=1e-4, optimizer="adam", lr_schedule="constant", seed=None,
                  device="cpu", on_nonfinite="raise"):
@@ -219,18 +250,26 @@ class GAN(GenerativeModel):
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.noise not in NOISES:
             raise ValueError(f"noise must be one of {', '.join(NOISES)}, got {self.noise!r}")
-        for name in ("architecture", "discriminator_architecture"):
-            value = getattr(self, name)
-            if value not in ARCHITECTURES and (name == "architecture" or value is not None):
-                raise ValueError(f"{name} must be one of {', '.join(ARCHITECTURES)}, got "
-                                 f"{value!r}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got "
+                             f"{self.architecture!r}")
+        if self.discriminator_architecture is not None and \
+                self.discriminator_architecture not in DISCRIMINATOR_ARCHITECTURES:
+            raise ValueError(f"discriminator_architecture must be one of "
+                             f"{', '.join(DISCRIMINATOR_ARCHITECTURES)}, got "
+                             f"{self.discriminator_architecture!r}")
+        if isinstance(self.noise_channels, bool) or not isinstance(
+                self.noise_channels, (int, np.integer)) or self.noise_channels < 0:
+            raise ValueError(f"noise_channels must be an integer >= 0, got "
+                             f"{self.noise_channels!r}")
         _positive_int("latent_dim", self.latent_dim)
         _positive_int("stop_patience", self.stop_patience)
         if self.n_critic is not None:
             _positive_int("n_critic", self.n_critic)
         _widths("generator_hidden", self.generator_hidden)
         _widths("discriminator_hidden", self.discriminator_hidden)
-        _widths("generator_channels", self.generator_channels, allow_empty=False)
+        if self.generator_channels is not None:
+            _widths("generator_channels", self.generator_channels, allow_empty=False)
         _widths("discriminator_channels", self.discriminator_channels, allow_empty=False)
         if not isinstance(self.conditional, bool):
             raise ValueError(f"conditional must be True or False, got {self.conditional!r}")
@@ -245,6 +284,11 @@ class GAN(GenerativeModel):
                              f"{self.gradient_penalty!r}")
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.ema_decay is not None and not (
+                isinstance(self.ema_decay, (int, float)) and not isinstance(self.ema_decay, bool)
+                and 0 <= self.ema_decay < 1):
+            raise ValueError(f"ema_decay must be a number in [0, 1) or None, got "
+                             f"{self.ema_decay!r}")
         if self.relaxation not in RELAXATIONS:
             raise ValueError(f"relaxation must be one of {', '.join(RELAXATIONS)}, got "
                              f"{self.relaxation!r}")
@@ -322,22 +366,35 @@ class GAN(GenerativeModel):
         n_in = self.latent_dim + self.label_dim_
         if self.architecture == "conv":
             g_body = conv_decoder(n_in, self._lattice()[0],
-                                  channels=tuple(self.generator_channels),
+                                  channels=tuple(self.generator_channels or (64, 32)),
                                   output_activation=out_activation)
+        elif self.architecture == "noise-field":
+            g_body = NoiseFieldGenerator(n_in, self._lattice()[0], self.noise_channels,
+                                         tuple(self.generator_channels or (32,) * 4),
+                                         output_activation=out_activation)
         else:
             g_body = mlp(n_in, n_features, tuple(self.generator_hidden),
                          output_activation=out_activation)
-        if (self.discriminator_architecture or self.architecture) == "conv":
-            lattice = self._lattice()
-            d_body = conv_encoder(lattice[0], 1, in_channels=1 + self.label_dim_,
-                                  channels=tuple(self.discriminator_channels))
+        d_architecture = self.discriminator_architecture or \
+            ("mlp+conv" if self.architecture == "noise-field" else self.architecture)
+        flat = None
+        if d_architecture in ("mlp", "mlp+conv"):
+            flat = mlp(n_features + self.label_dim_, 1, tuple(self.discriminator_hidden),
+                       dropout=self.dropout)
+        if d_architecture == "mlp":
+            discriminator = _Discriminator(flat)
         else:
-            lattice = None
-            d_body = mlp(n_features + self.label_dim_, 1, tuple(self.discriminator_hidden),
-                         dropout=self.dropout)
+            lattice = self._lattice()
+            conv = conv_encoder(lattice[0], 1, in_channels=1 + self.label_dim_,
+                                channels=tuple(self.discriminator_channels))
+            discriminator = _Discriminator(conv, lattice, flat)
         self.module_ = nn.ModuleDict({"generator": _Generator(g_body),
-                                      "discriminator": _Discriminator(d_body, lattice)})
+                                      "discriminator": discriminator})
         reinitialize(self.module_, generator)
+        if self.ema_decay is not None:
+            # after the redraw: the average starts from the generator's initial weights
+            self.module_["generator_ema"] = WarmupEMA(self.module_["generator"],
+                                                      self.ema_decay)
 
     def _configure_optimizers(self) -> dict:
         options = {}
@@ -377,7 +434,12 @@ class GAN(GenerativeModel):
         return out + (spins - out).detach()
 
     def _noise(self, n: int, generator) -> torch.Tensor:
-        shape = (n, self.latent_dim)
+        """Latent rows ``(n, width)``: for ``"noise-field"``, ``noise_channels`` values per
+        site followed by the global code, all from the ``noise`` distribution."""
+        width = self.latent_dim
+        if self.architecture == "noise-field":
+            width += self.noise_channels * int(np.prod(self.event_shape_))
+        shape = (n, width)
         if self.noise == "normal":
             return torch.randn(shape, generator=generator, device=self.device_)
         return torch.rand(shape, generator=generator, device=self.device_) * 2 - 1
@@ -452,6 +514,8 @@ class GAN(GenerativeModel):
             optimizer.step()
             for p in self._d_parameters:
                 p.requires_grad_(True)
+            if self.ema_decay is not None:
+                self.module_["generator_ema"].step(G)
         return logs
 
     def _end_of_epoch(self, x, y) -> dict:
@@ -467,9 +531,15 @@ class GAN(GenerativeModel):
         self._bce_sum = tensors["bce_sum"].clone()
         self._bce_count = tensors["bce_count"].clone()
 
+    def _sampling_generator(self) -> nn.Module:
+        """The network samples come from: the EMA of the generator if kept, else itself."""
+        if self.ema_decay is not None:
+            return self.module_["generator_ema"].module
+        return self.module_["generator"]
+
     def _relaxed(self, n: int, y, generator) -> torch.Tensor:
         """Generator output for ``n`` fresh latent draws, ``(n, n_features)``."""
-        G = self.module_["generator"]
+        G = self._sampling_generator()
         z = self._noise(n, generator)
         with torch.no_grad():
             return torch.cat([G(z[i:i + _SAMPLE_CHUNK],

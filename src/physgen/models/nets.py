@@ -12,6 +12,7 @@ import copy
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 
 def _activation(activation) -> nn.Module:
@@ -107,6 +108,50 @@ def conv_decoder(in_features: int, L: int, out_channels: int = 1, channels=(64, 
     return nn.Sequential(*layers)
 
 
+class NoiseFieldGenerator(nn.Module):
+    """Lattice generator driven by a global code and a per-site noise field
+    ``(batch, noise_channels * L * L + in_features) -> (batch, out_channels, L, L)``.
+
+    The input row is the noise field (``noise_channels`` values per site, first) followed by
+    the global code (latent noise and any label). The code goes through a linear map to
+    ``channels[0]`` features that are broadcast to every site and joined with the site's
+    noise; circular 3×3 convolutions of widths ``channels`` (each followed by the
+    activation) and a last circular 3×3 convolution to ``out_channels`` follow.
+
+    Why: a configuration of a disordered lattice is mostly local randomness (a spin's
+    neighbourhood decides its value, with correlations over a few sites), which the
+    per-site noise and a stack of local filters produce directly, as a Monte Carlo update
+    does; the global code carries what is shared across the lattice (the sign and size of
+    the magnetisation). A DCGAN decoder has to make every site's randomness from the
+    global code alone. (Per-site noise inputs also drive StyleGAN's fine detail,
+    Karras et al. 2019.)
+    """
+
+    def __init__(self, in_features: int, L: int, noise_channels: int = 2,
+                 channels=(32, 32, 32, 32), out_channels: int = 1, activation=None,
+                 output_activation: nn.Module | None = None):
+        super().__init__()
+        self.L, self.noise_channels = L, noise_channels
+        self.field_size = noise_channels * L * L
+        self.code = nn.Linear(in_features, channels[0])
+        layers: list[nn.Module] = []
+        width = noise_channels + channels[0]
+        for size in channels:
+            layers += [nn.Conv2d(width, size, 3, padding=1, padding_mode="circular"),
+                       _activation(activation)]
+            width = size
+        layers.append(nn.Conv2d(width, out_channels, 3, padding=1, padding_mode="circular"))
+        if output_activation is not None:
+            layers.append(output_activation)
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, L = len(x), self.L
+        field = x[:, :self.field_size].reshape(n, self.noise_channels, L, L)
+        code = self.code(x[:, self.field_size:])[:, :, None, None].expand(-1, -1, L, L)
+        return self.body(torch.cat([field, code], 1))
+
+
 def reinitialize(module: nn.Module, generator: torch.Generator) -> nn.Module:
     """Redraw the weights and biases of every Linear and Conv2d layer from ``generator``.
 
@@ -149,3 +194,48 @@ class Standardize(nn.Module):
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
         return z * self.scale + self.shift
+
+
+def ema_with_warmup(decay: float):
+    """EMA update for ``AveragedModel`` whose decay grows as (1 + n) / (10 + n) up to ``decay``
+    (n: updates so far), so that a short run is not dominated by the initial weights."""
+
+    def update(ema_params, params, n_averaged):
+        n = int(n_averaged)
+        get_ema_multi_avg_fn(min(decay, (1.0 + n) / (10.0 + n)))(ema_params, params, n_averaged)
+
+    return update
+
+
+class WarmupEMA(AveragedModel):
+    """An exponential moving average of ``module``'s weights with the warm-up decay of
+    :func:`ema_with_warmup`, kept as a frozen copy (``self.module``) that is saved and loaded
+    with the rest of a model's weights (keys ``module.*`` and ``n_averaged``, as for
+    ``AveragedModel``).
+
+    :meth:`step` is the same arithmetic as ``update_parameters(source)`` (a copy at the first
+    update, then a lerp with the warm-up decay), in one fused ``_foreach`` call on parameter
+    lists looked up once: ``update_parameters`` rebuilds and regroups those lists and copies
+    the buffers at every call, several percent of a small network's training step. Use it
+    for networks whose buffers are constants.
+    """
+
+    def __init__(self, module: nn.Module, decay: float):
+        super().__init__(module, multi_avg_fn=ema_with_warmup(decay))
+        self.decay = float(decay)
+        self.requires_grad_(False)
+        self._pairs = None
+
+    @torch.no_grad()
+    def step(self, source: nn.Module) -> None:
+        """One EMA update from ``source`` (always the same module)."""
+        if self._pairs is None:
+            self._pairs = (list(self.module.parameters()), list(source.parameters()))
+        averaged, current = self._pairs
+        n = int(self.n_averaged)
+        if n == 0:
+            torch._foreach_copy_(averaged, current)
+        else:
+            torch._foreach_lerp_(averaged, current,
+                                 1.0 - min(self.decay, (1.0 + n) / (10.0 + n)))
+        self.n_averaged += 1
