@@ -17,7 +17,8 @@ Diagnostics (``history_``, one record per epoch, means over the epoch's steps)
 --------------------------------------------------------------------------
 ``d_loss``, ``g_loss``, ``d_real`` (mean D(x) on real data; the critic value for WGAN-GP),
 ``d_fake`` (mean D(G(z))), ``js_estimate`` and, for WGAN-GP, ``wasserstein_estimate``
-(E f(x) - E f(G(z))) and ``gradient_penalty`` (E (‖∇f‖ - 1)², without λ). Every value of a
+(E f(x) - E f(G(z))) and ``gradient_penalty`` (E (‖∇f‖ - 1)², without λ); with
+``r1_penalty`` > 0, ``r1_penalty`` (E_r ‖∇_x l‖², without γ). Every value of a
 step is measured with the same discriminator (before its update) on the same batch, so the
 identities of the theory hold record by record: e.g. ``g_loss = -E log d_fake`` per sample
 for the non-saturating loss, and at D = 1/2 ``d_loss = 2 log 2``, ``g_loss = log 2``.
@@ -176,6 +177,11 @@ class GAN(GenerativeModel):
         ``n_critic``-th step.
     label_smoothing : float in [0, 1)
         One-sided: real targets are ``1 - label_smoothing`` (not for WGAN-GP).
+    r1_penalty : float >= 0
+        γ of the R1 penalty (Mescheder et al. 2018), ``γ/2 E_r ‖∇_x l(x)‖²`` on real data
+        added to the discriminator's loss (cross-entropy losses). It makes the game
+        converge to its equilibrium instead of circling it, as unregularised GANs do near
+        it; 0 (default): off. Logged as ``r1_penalty`` (the mean squared norm, without γ).
     gradient_penalty : float
         λ of WGAN-GP.
     conditional : bool
@@ -224,7 +230,7 @@ class GAN(GenerativeModel):
                  architecture="mlp", discriminator_architecture=None,
                  noise_channels=2, generator_hidden=(128, 128),
                  discriminator_hidden=(128, 128), generator_channels=None,
-                 discriminator_channels=(32, 64), n_critic=None, label_smoothing=0.0,
+                 discriminator_channels=(32, 64), n_critic=None, label_smoothing=0.0, r1_penalty=0.0,
                  gradient_penalty=10.0, conditional=False, betas=None, dropout=0.0,
                  relaxation="tanh", ema_decay=None, stop_tolerance=None, stop_patience=5, epochs=50,
                  batch_size=64,
@@ -276,6 +282,12 @@ class GAN(GenerativeModel):
         if not isinstance(self.label_smoothing, (int, float)) or \
                 not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        if isinstance(self.r1_penalty, bool) or not isinstance(self.r1_penalty, (int, float)) \
+                or not self.r1_penalty >= 0:
+            raise ValueError(f"r1_penalty must be a number >= 0, got {self.r1_penalty!r}")
+        if self._wasserstein and self.r1_penalty:
+            raise ValueError("r1_penalty applies to the cross-entropy losses; "
+                             "loss='wasserstein-gp' has its own gradient_penalty")
         if self._wasserstein and self.label_smoothing:
             raise ValueError("label_smoothing applies to the cross-entropy losses, not to "
                              "loss='wasserstein-gp'")
@@ -469,7 +481,11 @@ class GAN(GenerativeModel):
             fake = self._discretize(G(z, y))
         # real and generated rows in one discriminator pass: half the per-call overhead of
         # two passes, and the same values (no layer mixes rows)
-        logits = D(torch.cat([x, fake.detach()]), None if y is None else torch.cat([y, y]))
+        rows = torch.cat([x, fake.detach()])
+        r1 = bool(self.r1_penalty) and not self._wasserstein
+        if r1:
+            rows.requires_grad_(True)
+        logits = D(rows, None if y is None else torch.cat([y, y]))
         real_logits, fake_logits = logits[:n], logits[n:]
         if self._wasserstein:
             penalty = self._gradient_penalty(x, fake.detach(), y)
@@ -493,6 +509,12 @@ class GAN(GenerativeModel):
                 d_real = torch.sigmoid(real_logits).mean()
                 d_fake = torch.sigmoid(fake_logits).mean()
             logs = {}
+            if r1:
+                # the real rows' logits depend on the real rows only (no layer mixes rows)
+                grad, = torch.autograd.grad(real_logits.sum(), rows, create_graph=True)
+                penalty = grad[:n].square().sum(1).mean()
+                d_loss = d_loss + 0.5 * self.r1_penalty * penalty
+                logs["r1_penalty"] = penalty.detach()
         optimizer = self.optimizers_["discriminator"]
         optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
