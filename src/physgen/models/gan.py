@@ -64,9 +64,9 @@ Architectures: ``"mlp"`` (LeakyReLU hidden layers) for any event shape, ``"conv"
 lattices: DCGAN-style circular-padded blocks from :mod:`physgen.models.nets`, so the
 networks respect periodic boundaries. ``"noise-field"`` (L×L lattices, generator only):
 :class:`~physgen.models.nets.NoiseFieldGenerator`, full-resolution circular convolutions
-fed with ``noise_channels`` independent noise values per site besides the global latent
-code (broadcast to every site), so that the local randomness of a disordered
-configuration comes from local noise rather than from the global code. Its discriminator
+fed with ``noise_channels`` independent noise values per site and with L×L maps made
+from the global latent code, so that the local randomness of a disordered configuration
+comes from local noise and its long-wavelength fluctuations (|m|) from the code. Its discriminator
 is by default ``"mlp+conv"``: a conv net and an MLP whose logits add, since a conv logit
 (a linear map of local features) sees the energy but hardly |m|, and an MLP the reverse.
 """
