@@ -66,9 +66,10 @@ networks respect periodic boundaries. ``"noise-field"`` (L×L lattices, generato
 :class:`~physgen.models.nets.NoiseFieldGenerator`, full-resolution circular convolutions
 fed with ``noise_channels`` independent noise values per site and with L×L maps made
 from the global latent code, so that the local randomness of a disordered configuration
-comes from local noise and its long-wavelength fluctuations (|m|) from the code. Its discriminator
-is by default ``"mlp+conv"``: a conv net and an MLP whose logits add, since a conv logit
-(a linear map of local features) sees the energy but hardly |m|, and an MLP the reverse.
+comes from local noise and its long-wavelength fluctuations (|m|) from the code. Its
+discriminator is by default ``"mlp+conv"``: a conv net and an MLP whose logits add, since a
+conv logit (a linear map of local features) sees the energy but hardly |m|, and an MLP the
+reverse.
 """
 
 from __future__ import annotations
@@ -121,14 +122,15 @@ class _Discriminator(nn.Module):
         self.flat = flat
 
     def forward(self, x, label=None):
-        flat = x if label is None else torch.cat([x, label], 1)
         if self.lattice is None:
-            return self.body(flat).reshape(len(x))
+            return self.body(x if label is None else torch.cat([x, label], 1)).reshape(len(x))
         h = x.reshape(len(x), 1, *self.lattice)
         if label is not None:
             h = torch.cat([h, label[:, :, None, None].expand(-1, -1, *self.lattice)], 1)
         out = self.body(h).reshape(len(x))
-        return out if self.flat is None else out + self.flat(flat).reshape(len(x))
+        if self.flat is None:
+            return out
+        return out + self.flat(x if label is None else torch.cat([x, label], 1)).reshape(len(x))
 
 
 def _positive_int(name, value):
@@ -179,9 +181,9 @@ class GAN(GenerativeModel):
         One-sided: real targets are ``1 - label_smoothing`` (not for WGAN-GP).
     r1_penalty : float >= 0
         γ of the R1 penalty (Mescheder et al. 2018), ``γ/2 E_r ‖∇_x l(x)‖²`` on real data
-        added to the discriminator's loss (cross-entropy losses). It makes the game
-        converge to its equilibrium instead of circling it, as unregularised GANs do near
-        it; 0 (default): off. Logged as ``r1_penalty`` (the mean squared norm, without γ).
+        added to the discriminator's loss (cross-entropy losses). In Mescheder et al.'s
+        analysis it makes the equilibrium locally convergent, where the unregularised game
+        circles it; 0 (default): off. Logged as ``r1_penalty`` (the mean squared norm, without γ).
     gradient_penalty : float
         λ of WGAN-GP.
     conditional : bool
@@ -196,9 +198,10 @@ class GAN(GenerativeModel):
     ema_decay : float in [0, 1), optional
         Keep an exponential moving average of the generator's weights (Yazıcı et al. 2019),
         with the warm-up decay min(ema_decay, (1 + n) / (10 + n)) after n generator steps,
-        and sample from it. Averaging the iterates damps the oscillation of the two-player
-        game around its equilibrium, which sharpens what the last iterate blurs (e.g. the
-        modes of a tight mixture). ``None`` (default): sample from the trained generator.
+        and sample from it: an average of the iterates, which oscillate around the
+        equilibrium of the game. (Measured here: no gain on the 8-Gaussian ring, 68 % within
+        3σ after 200 epochs with or without it.) ``None`` (default): sample from the
+        trained generator.
     stop_tolerance : float, optional
         Stop when ``|d_real - 1/2|`` and ``|d_fake - 1/2|`` both stay within this for
         ``stop_patience`` consecutive epochs (the equilibrium of the game; BCE losses only).
@@ -230,9 +233,11 @@ class GAN(GenerativeModel):
                  architecture="mlp", discriminator_architecture=None,
                  noise_channels=2, generator_hidden=(128, 128),
                  discriminator_hidden=(128, 128), generator_channels=None,
-                 discriminator_channels=(32, 64), n_critic=None, label_smoothing=0.0, r1_penalty=0.0,
+                 discriminator_channels=(32, 64), n_critic=None, label_smoothing=0.0,
+                 r1_penalty=0.0,
                  gradient_penalty=10.0, conditional=False, betas=None, dropout=0.0,
-                 relaxation="tanh", ema_decay=None, stop_tolerance=None, stop_patience=5, epochs=50,
+                 relaxation="tanh", ema_decay=None, stop_tolerance=None, stop_patience=5,
+                 epochs=50,
                  batch_size=64,
                  learning_rate=1e-4, optimizer="adam", lr_schedule="constant", seed=None,
                  device="cpu", on_nonfinite="raise"):
