@@ -273,14 +273,17 @@ def test_centred_update_is_the_centred_gradient_mapped_back():
                                lam + 0.01 * (pp.mean(0) - lam), atol=1e-7)
 
 
+# settings that take the in-place PCD-1 SGD step (scikit-learn's algorithm)
+FUSED_SGD = dict(n_hidden=5, training="pcd", optimizer="sgd", centering=False,
+                 learning_rate=0.1, weight_decay=0.01, batch_size=64)
+
+
 def test_fused_sgd_step_matches_the_optimizer_path():
     """The in-place PCD-1 SGD step (scikit-learn's algorithm) gives the same fit as the
     same update through torch.optim.SGD (a vanishing momentum forces that path); they draw
     the same random numbers in the same order."""
     x, *_ = ring_data(300)
-    settings = dict(n_hidden=5, training="pcd", optimizer="sgd", centering=False,
-                    learning_rate=0.1, lr_schedule="cosine", weight_decay=0.01, epochs=3,
-                    batch_size=64, seed=1)
+    settings = dict(FUSED_SGD, lr_schedule="cosine", epochs=3, seed=1)
     fused = RBM(**settings).fit(x)
     assert fused._sklearn_step
     general = RBM(**settings, momentum=1e-30).fit(x)
@@ -303,9 +306,7 @@ def test_fused_sgd_step_resumes_bit_identically_with_a_short_last_batch(tmp_path
                 raise KeyboardInterrupt
 
     x, *_ = ring_data(100)
-    settings = dict(n_hidden=5, training="pcd", optimizer="sgd", centering=False,
-                    learning_rate=0.1, lr_schedule="linear", weight_decay=0.01, epochs=4,
-                    batch_size=64, seed=3)
+    settings = dict(FUSED_SGD, lr_schedule="linear", epochs=4, seed=3)
     full = RBM(**settings).fit(x)
     assert full._sklearn_step
     with pytest.raises(KeyboardInterrupt):
