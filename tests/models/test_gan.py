@@ -136,6 +136,7 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic(points):
     ({"ema_decay": 1.0}, r"ema_decay must be a number in \[0, 1\)"),
     ({"r1_penalty": -1.0}, "r1_penalty must be a number >= 0"),
     ({"loss": "wasserstein-gp", "r1_penalty": 1.0}, "own gradient_penalty"),
+    ({"pack": 0}, "pack must be a positive integer"),
 ])
 def test_bad_settings_are_named(points, settings, message):
     with pytest.raises(ValueError, match=message):
@@ -181,6 +182,33 @@ def test_mlp_plus_conv_discriminator_adds_the_two_logits(spins):
         both = D(x)
         conv_only = D.body(x.reshape(6, 1, 4, 4)).reshape(6)
         torch.testing.assert_close(both, conv_only + D.flat(x).reshape(6))
+
+
+@pytest.mark.parametrize("discriminator_architecture", ["mlp", "conv", "mlp+conv"])
+def test_packed_discriminator_judges_consecutive_rows_together(spins,
+                                                               discriminator_architecture):
+    # batch 12 over 64 rows: the last batch of 4 is not a multiple of 3 and is filled up
+    model = tiny(pack=3, batch_size=12, discriminator_architecture=discriminator_architecture,
+                 discriminator_channels=(8,), conditional=True).fit(spins, np.arange(64) % 2)
+    assert all(np.isfinite(record["d_loss"]) for record in model.history_)
+    D = model.module_["discriminator"]
+    x = torch.as_tensor(spins[:9], dtype=torch.float32).reshape(9, -1)
+    label = torch.eye(2)[torch.arange(9) % 2]
+    with torch.no_grad():
+        out = D(x, label)
+        x_changed = x.clone()
+        x_changed[4] *= -1                      # a row of the second pack
+        changed = D(x_changed, label) != out
+    assert out.shape == (3,) and changed.tolist() == [False, True, False]
+    assert model.discriminate(spins[:6], y=[0, 1] * 3).shape == (2,)
+    with pytest.raises(ValueError, match="multiple of 3 samples"):
+        model.discriminate(spins[:5], y=[0] * 5)
+    assert np.isfinite(model.generator_gradient_norm(n_samples=10, y=0, seed=0))
+
+
+def test_rejection_sampling_needs_single_sample_discriminator(spins):
+    with pytest.raises(ValueError, match="packs of 2"):
+        tiny(pack=2).fit(spins).sample(5, rejection=True)
 
 
 def test_uniform_noise(points):

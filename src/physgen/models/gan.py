@@ -108,29 +108,38 @@ class _Generator(nn.Module):
 
 
 class _Discriminator(nn.Module):
-    """(flat sample, label) -> one logit (or critic value) per row, shape ``(batch,)``.
+    """(flat sample, label) -> one logit (or critic value) per pack of rows, shape
+    ``(batch // pack,)``.
 
-    ``body`` takes the flat row joined with the label (``lattice`` None) or the L×L
-    configuration with the label as constant extra channels (``lattice`` = (L, L)); an
-    optional second, ``flat`` branch takes the flat row and label, and its logit is added.
+    ``pack`` consecutive rows are judged together (PacGAN, Lin et al. 2018): their values
+    (and labels) are concatenated for the MLP and stacked as channels for the conv net.
+    ``body`` takes the flat pack joined with its labels (``lattice`` None) or the L×L
+    configurations with the labels as constant extra channels (``lattice`` = (L, L)); an
+    optional second, ``flat`` branch takes the flat pack and labels, and its logit is added.
     """
 
-    def __init__(self, body: nn.Module, lattice=None, flat: nn.Module | None = None):
+    def __init__(self, body: nn.Module, lattice=None, flat: nn.Module | None = None,
+                 pack: int = 1):
         super().__init__()
         self.body = body
         self.lattice = lattice
         self.flat = flat
+        self.pack = pack
 
     def forward(self, x, label=None):
+        n = len(x) // self.pack
+        x = x.reshape(n, -1)
+        label = None if label is None else label.reshape(n, -1)
+        joined = x if label is None else torch.cat([x, label], 1)
         if self.lattice is None:
-            return self.body(x if label is None else torch.cat([x, label], 1)).reshape(len(x))
-        h = x.reshape(len(x), 1, *self.lattice)
+            return self.body(joined).reshape(n)
+        h = x.reshape(n, self.pack, *self.lattice)
         if label is not None:
             h = torch.cat([h, label[:, :, None, None].expand(-1, -1, *self.lattice)], 1)
-        out = self.body(h).reshape(len(x))
+        out = self.body(h).reshape(n)
         if self.flat is None:
             return out
-        return out + self.flat(x if label is None else torch.cat([x, label], 1)).reshape(len(x))
+        return out + self.flat(joined).reshape(n)
 
 
 def _positive_int(name, value):
@@ -173,6 +182,15 @@ class GAN(GenerativeModel):
         ``"noise-field"`` generator, the widths of its full-resolution conv layers.
         ``generator_channels=None``: (64, 32) for ``"conv"``, (32, 32, 32, 32) for
         ``"noise-field"``.
+    pack : int
+        Samples the discriminator judges together (PacGAN, Lin et al. 2018): it sees
+        ``pack`` real or ``pack`` generated samples at once (concatenated for the MLP,
+        stacked as channels for the conv net) and gives one logit per pack. The optimal
+        packed discriminator compares the product distributions p_r^pack and p_g^pack, whose
+        divergence grows with ``pack``, so that a difference in a broad per-sample statistic
+        (e.g. |m| of a disordered lattice) is easier to see; the JS estimate and D(x) values
+        in ``history_`` are per pack. A batch that is not a multiple of ``pack`` (an epoch's
+        last) is filled up cyclically with its own rows. 1 (default): samples one by one.
     n_critic : int, optional
         Discriminator steps per generator step (default 5 for ``"wasserstein-gp"``, else 1).
         Each step uses a fresh mini-batch; the generator is updated on every
@@ -233,7 +251,8 @@ class GAN(GenerativeModel):
                  architecture="mlp", discriminator_architecture=None,
                  noise_channels=2, generator_hidden=(128, 128),
                  discriminator_hidden=(128, 128), generator_channels=None,
-                 discriminator_channels=(32, 64), n_critic=None, label_smoothing=0.0,
+                 discriminator_channels=(32, 64), pack=1, n_critic=None,
+                 label_smoothing=0.0,
                  r1_penalty=0.0,
                  gradient_penalty=10.0, conditional=False, betas=None, dropout=0.0,
                  relaxation="tanh", ema_decay=None, stop_tolerance=None, stop_patience=5,
@@ -274,6 +293,7 @@ class GAN(GenerativeModel):
             raise ValueError(f"noise_channels must be an integer >= 0, got "
                              f"{self.noise_channels!r}")
         _positive_int("latent_dim", self.latent_dim)
+        _positive_int("pack", self.pack)
         _positive_int("stop_patience", self.stop_patience)
         if self.n_critic is not None:
             _positive_int("n_critic", self.n_critic)
@@ -396,15 +416,16 @@ class GAN(GenerativeModel):
             ("mlp+conv" if self.architecture == "noise-field" else self.architecture)
         flat = None
         if d_architecture in ("mlp", "mlp+conv"):
-            flat = mlp(n_features + self.label_dim_, 1, tuple(self.discriminator_hidden),
+            flat = mlp(self.pack * (n_features + self.label_dim_), 1,
+                       tuple(self.discriminator_hidden),
                        dropout=self.dropout)
         if d_architecture == "mlp":
-            discriminator = _Discriminator(flat)
+            discriminator = _Discriminator(flat, pack=self.pack)
         else:
             lattice = self._lattice()
-            conv = conv_encoder(lattice[0], 1, in_channels=1 + self.label_dim_,
+            conv = conv_encoder(lattice[0], 1, in_channels=self.pack * (1 + self.label_dim_),
                                 channels=tuple(self.discriminator_channels))
-            discriminator = _Discriminator(conv, lattice, flat)
+            discriminator = _Discriminator(conv, lattice, flat, self.pack)
         self.module_ = nn.ModuleDict({"generator": _Generator(g_body),
                                       "discriminator": discriminator})
         reinitialize(self.module_, generator)
@@ -476,8 +497,18 @@ class GAN(GenerativeModel):
         # the small constant keeps the gradient of the norm finite at a zero gradient
         return ((grad.square().sum(1) + 1e-12).sqrt() - 1).square().mean()
 
+    def _whole_packs(self, x, y=None):
+        """Rows (and labels) repeated cyclically up to a multiple of ``pack`` (only a
+        batch whose size is not a multiple, e.g. an epoch's last, is changed)."""
+        short = -len(x) % self.pack
+        if not short:
+            return x, y
+        index = torch.arange(len(x) + short, device=x.device) % len(x)
+        return x[index], None if y is None else y[index]
+
     def _train_step(self, x, y, step: int) -> dict:
         G, D = self.module_["generator"], self.module_["discriminator"]
+        x, y = self._whole_packs(x, y)
         n = len(x)
         update_generator = (step + 1) % self._n_critic == 0
         z = self._noise(n, self.generator_)
@@ -491,7 +522,7 @@ class GAN(GenerativeModel):
         if r1:
             rows.requires_grad_(True)
         logits = D(rows, None if y is None else torch.cat([y, y]))
-        real_logits, fake_logits = logits[:n], logits[n:]
+        real_logits, fake_logits = logits[:n // self.pack], logits[n // self.pack:]
         if self._wasserstein:
             penalty = self._gradient_penalty(x, fake.detach(), y)
             d_real, d_fake = real_logits.mean(), fake_logits.mean()
@@ -637,6 +668,9 @@ class GAN(GenerativeModel):
             if self.conditional:
                 raise ValueError("rejection sampling is implemented for unconditional "
                                  "GANs only")
+            if self.pack > 1:
+                raise ValueError(f"rejection sampling needs a discriminator of single "
+                                 f"samples; this one judges packs of {self.pack}")
         return super().sample(n_samples, y, seed, rejection=rejection)
 
     # --- public methods beyond the contract ------------------------------------------------
@@ -668,12 +702,17 @@ class GAN(GenerativeModel):
         return out.cpu().numpy().reshape((int(n_samples), *self.event_shape_))
 
     def discriminate(self, X, y=None) -> np.ndarray:
-        """D(x) = σ(logit) per sample (the raw critic value for WGAN-GP), shape ``(n,)``.
+        """D(x) = σ(logit) per sample (the raw critic value for WGAN-GP), shape ``(n,)``;
+        with ``pack`` > 1, one value per pack of consecutive samples, shape ``(n // pack,)``.
 
         ``X`` is in the fitted domain (spins, bits or continuous), shape
-        ``(n, *event_shape_)``; labels ``y`` for a conditional model.
+        ``(n, *event_shape_)``, n a multiple of ``pack``; labels ``y`` for a conditional
+        model.
         """
         x = self._check_X(X)
+        if len(x) % self.pack:
+            raise ValueError(f"this discriminator judges packs of {self.pack} samples; "
+                             f"X must hold a multiple of {self.pack} samples, got {len(x)}")
         label = self._encode_y(y, len(x), fitting=False)
         self.module_.eval()
         with torch.no_grad():
@@ -696,7 +735,7 @@ class GAN(GenerativeModel):
         loss : {"non-saturating", "minimax", "wasserstein-gp"}, optional
             Generator loss to differentiate (default: the model's own).
         n_samples : int
-            Latent draws in the batch.
+            Latent draws in the batch (rounded up to a multiple of ``pack``).
         y : labels for a conditional model
         seed : seed-like
         """
@@ -707,7 +746,8 @@ class GAN(GenerativeModel):
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
         _positive_int("n_samples", n_samples)
-        label = self._encode_y(y, int(n_samples), fitting=False)
+        n_samples = -(-int(n_samples) // self.pack) * self.pack
+        label = self._encode_y(y, n_samples, fitting=False)
         G, D = self.module_["generator"], self.module_["discriminator"]
         self.module_.eval()
         generator = torch_generator(seed, device=self.device_)
