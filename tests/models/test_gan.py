@@ -137,6 +137,8 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic(points):
     ({"r1_penalty": -1.0}, "r1_penalty must be a number >= 0"),
     ({"loss": "wasserstein-gp", "r1_penalty": 1.0}, "own gradient_penalty"),
     ({"pack": 0}, "pack must be a positive integer"),
+    ({"lookahead_steps": 0}, "lookahead_steps must be a positive integer"),
+    ({"lookahead_alpha": 0.0}, r"lookahead_alpha must be a number in \(0, 1\]"),
 ])
 def test_bad_settings_are_named(points, settings, message):
     with pytest.raises(ValueError, match=message):
@@ -265,6 +267,42 @@ def test_resume_is_bit_identical(points, tmp_path, loss):
     strip = [{k: v for k, v in r.items() if k != "time"} for r in whole.history_]
     assert [{k: v for k, v in r.items() if k != "time"} for r in resumed.history_] == strip
     np.testing.assert_array_equal(resumed.sample(10, seed=0), whole.sample(10, seed=0))
+
+
+def test_lookahead_resumes_bit_identically(points, tmp_path):
+    # 96 points in batches of 16: 6 steps per epoch, a pull-back after every 4th step, so
+    # the checkpoint after epoch 2 (step 12) falls between pull-backs of different phase
+    settings = dict(lookahead_steps=4, lookahead_alpha=0.3)
+    whole = tiny(epochs=4, **settings).fit(points)
+    tiny(epochs=2, **settings).fit(points, checkpoint_dir=tmp_path / "run")
+    resumed = tiny(epochs=4, **settings).fit(points, checkpoint_dir=tmp_path / "run",
+                                             resume=True)
+    np.testing.assert_array_equal(resumed.sample(10, seed=0), whole.sample(10, seed=0))
+    assert not np.array_equal(tiny(epochs=4).fit(points).sample(10, seed=0),
+                              whole.sample(10, seed=0))
+
+
+def test_lookahead_pulls_both_networks_back_toward_the_slow_weights(points):
+    from physgen.training.loop import restore_state, snapshot_state
+
+    model = tiny(epochs=1, lookahead_steps=3, lookahead_alpha=0.25).fit(points)
+    x = torch.as_tensor(points[:16])
+    for step in (6, 7):                        # after the epoch's 6 steps: no pull-back
+        model._train_step(x, None, step)
+    slow_before = [s.clone() for s in model._slow]
+    saved, rng = snapshot_state(model), model.generator_.get_state()
+    model.lookahead_steps = None               # the 9th step without its pull-back ...
+    model._train_step(x, None, 8)
+    fast_after = [p.detach().clone() for p in model._fast]
+    restore_state(model, saved)
+    model.generator_.set_state(rng)
+    model.lookahead_steps = 3                  # ... and with it
+    model._train_step(x, None, 8)
+    for slow, before, fast, p in zip(model._slow, slow_before, fast_after, model._fast):
+        torch.testing.assert_close(slow, before + 0.25 * (fast - before))
+        torch.testing.assert_close(p.detach(), slow, rtol=0, atol=0)
+    assert len(model._fast) == len(list(model.module_["generator"].parameters())) + \
+        len(list(model.module_["discriminator"].parameters()))
 
 
 def test_r1_penalty_is_the_squared_input_gradient_on_real_data(points):

@@ -220,6 +220,15 @@ class GAN(GenerativeModel):
         equilibrium of the game. (Measured here: no gain on the 8-Gaussian ring, 68 % within
         3σ after 200 epochs with or without it.) ``None`` (default): sample from the
         trained generator.
+    lookahead_steps : int, optional
+        Lookahead-minmax (Chavdarova et al. 2021; Zhang et al. 2019 for one player): after
+        every ``lookahead_steps`` training steps, the weights of both networks move back to
+        ``slow + lookahead_alpha * (fast - slow)``, where ``slow`` are their weights at the
+        previous such point, and training goes on from there (the Adam states are kept).
+        The pull-back damps the rotation of the two players around the equilibrium, which
+        plain alternating steps follow or amplify. ``None`` (default): off.
+    lookahead_alpha : float in (0, 1]
+        Step of the slow weights toward the fast ones (1: no lookahead).
     stop_tolerance : float, optional
         Stop when ``|d_real - 1/2|`` and ``|d_fake - 1/2|`` both stay within this for
         ``stop_patience`` consecutive epochs (the equilibrium of the game; BCE losses only).
@@ -255,7 +264,8 @@ class GAN(GenerativeModel):
                  label_smoothing=0.0,
                  r1_penalty=0.0,
                  gradient_penalty=10.0, conditional=False, betas=None, dropout=0.0,
-                 relaxation="tanh", ema_decay=None, stop_tolerance=None, stop_patience=5,
+                 relaxation="tanh", ema_decay=None, lookahead_steps=None,
+                 lookahead_alpha=0.5, stop_tolerance=None, stop_patience=5,
                  epochs=50,
                  batch_size=64,
                  learning_rate=1e-4, optimizer="adam", lr_schedule="constant", seed=None,
@@ -326,6 +336,12 @@ class GAN(GenerativeModel):
                 and 0 <= self.ema_decay < 1):
             raise ValueError(f"ema_decay must be a number in [0, 1) or None, got "
                              f"{self.ema_decay!r}")
+        if self.lookahead_steps is not None:
+            _positive_int("lookahead_steps", self.lookahead_steps)
+        if isinstance(self.lookahead_alpha, bool) or not isinstance(
+                self.lookahead_alpha, (int, float)) or not 0 < self.lookahead_alpha <= 1:
+            raise ValueError(f"lookahead_alpha must be a number in (0, 1], got "
+                             f"{self.lookahead_alpha!r}")
         if self.relaxation not in RELAXATIONS:
             raise ValueError(f"relaxation must be one of {', '.join(RELAXATIONS)}, got "
                              f"{self.relaxation!r}")
@@ -408,6 +424,7 @@ class GAN(GenerativeModel):
         elif self.architecture == "noise-field":
             g_body = NoiseFieldGenerator(n_in, self._lattice()[0], self.noise_channels,
                                          tuple(self.generator_channels or (32,) * 4),
+                                         label_features=self.label_dim_,
                                          output_activation=out_activation)
         else:
             g_body = mlp(n_in, n_features, tuple(self.generator_hidden),
@@ -452,6 +469,11 @@ class GAN(GenerativeModel):
         self._bce_count = torch.zeros((), device=self.device_)
         # looked up once: frozen and unfrozen around every generator step
         self._d_parameters = list(self.module_["discriminator"].parameters())
+        # lookahead: the slow weights of both networks, starting from the initial ones (a
+        # resume overwrites them with the checkpoint's)
+        self._fast = [p for name in ("generator", "discriminator")
+                      for p in self.module_[name].parameters()]
+        self._slow = [p.detach().clone() for p in self._fast] if self.lookahead_steps else []
 
     def _discretize(self, out, generator=None):
         """Spins the discriminator sees for the generator's tanh output ``out``.
@@ -574,6 +596,11 @@ class GAN(GenerativeModel):
                 p.requires_grad_(True)
             if self.ema_decay is not None:
                 self.module_["generator_ema"].step(G)
+        if self.lookahead_steps and (step + 1) % self.lookahead_steps == 0:
+            with torch.no_grad():
+                for slow, fast in zip(self._slow, self._fast):
+                    slow.lerp_(fast, float(self.lookahead_alpha))
+                    fast.copy_(slow)
         return logs
 
     def _end_of_epoch(self, x, y) -> dict:
@@ -583,11 +610,15 @@ class GAN(GenerativeModel):
         return {"js_estimate": min(max(LOG2 - mean_bce / 2, 0.0), LOG2)}
 
     def _get_training_state(self) -> dict:
-        return {"bce_sum": self._bce_sum, "bce_count": self._bce_count}
+        state = {"bce_sum": self._bce_sum, "bce_count": self._bce_count}
+        state.update({f"lookahead_slow.{i}": slow for i, slow in enumerate(self._slow)})
+        return state
 
     def _set_training_state(self, tensors: dict) -> None:
         self._bce_sum = tensors["bce_sum"].clone()
         self._bce_count = tensors["bce_count"].clone()
+        for i, slow in enumerate(self._slow):
+            slow.copy_(tensors[f"lookahead_slow.{i}"])
 
     def _sampling_generator(self) -> nn.Module:
         """The network samples come from: the EMA of the generator if kept, else itself."""
