@@ -424,7 +424,6 @@ class GAN(GenerativeModel):
         elif self.architecture == "noise-field":
             g_body = NoiseFieldGenerator(n_in, self._lattice()[0], self.noise_channels,
                                          tuple(self.generator_channels or (32,) * 4),
-                                         label_features=self.label_dim_,
                                          output_activation=out_activation)
         else:
             g_body = mlp(n_in, n_features, tuple(self.generator_hidden),

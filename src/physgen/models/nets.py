@@ -113,9 +113,8 @@ class NoiseFieldGenerator(nn.Module):
     ``(batch, noise_channels * L * L + in_features) -> (batch, out_channels, L, L)``.
 
     The input row is the noise field (``noise_channels`` values per site, first) followed by
-    the global code (latent noise, then any label: its last ``label_features`` values). A
-    linear map turns the code into ``code_channels`` maps of L×L values, which are joined
-    with the noise field and with the label as ``label_features`` constant maps; circular
+    the global code (latent noise and any label). A linear map turns the code into
+    ``code_channels`` maps of L×L values, which are joined with the noise field; circular
     3×3 convolutions of widths ``channels`` (each followed by the activation) and a last
     circular 3×3 convolution to ``out_channels`` follow.
 
@@ -126,22 +125,18 @@ class NoiseFieldGenerator(nn.Module):
     fluctuations that set |m|. With a code broadcast uniformly to every site instead, the
     generated |m| came out 25 % low on 16×16 lattices at T = 3; a DCGAN decoder has to
     make every site's randomness from the global code alone. (Per-site noise inputs also
-    drive StyleGAN's fine detail, Karras et al. 2019.) The label's constant maps give the
-    local filters the condition (e.g. the temperature, which sets how the noise becomes
-    spins) apart from the random code, which the code maps mix it with.
+    drive StyleGAN's fine detail, Karras et al. 2019.)
     """
 
     def __init__(self, in_features: int, L: int, noise_channels: int = 2,
                  channels=(32, 32, 32, 32), code_channels: int = 4, out_channels: int = 1,
-                 label_features: int = 0, activation=None,
-                 output_activation: nn.Module | None = None):
+                 activation=None, output_activation: nn.Module | None = None):
         super().__init__()
         self.L, self.noise_channels, self.code_channels = L, noise_channels, code_channels
-        self.label_features = label_features
         self.field_size = noise_channels * L * L
         self.code = nn.Linear(in_features, code_channels * L * L)
         layers: list[nn.Module] = []
-        width = noise_channels + code_channels + label_features
+        width = noise_channels + code_channels
         for size in channels:
             layers += [nn.Conv2d(width, size, 3, padding=1, padding_mode="circular"),
                        _activation(activation)]
@@ -155,11 +150,7 @@ class NoiseFieldGenerator(nn.Module):
         n, L = len(x), self.L
         field = x[:, :self.field_size].reshape(n, self.noise_channels, L, L)
         code = self.code(x[:, self.field_size:]).reshape(n, self.code_channels, L, L)
-        maps = [field, code]
-        if self.label_features:
-            label = x[:, x.shape[1] - self.label_features:]
-            maps.append(label[:, :, None, None].expand(-1, -1, L, L))
-        return self.body(torch.cat(maps, 1))
+        return self.body(torch.cat([field, code], 1))
 
 
 def reinitialize(module: nn.Module, generator: torch.Generator) -> nn.Module:
