@@ -81,10 +81,13 @@ import torch
 from torch import nn
 from torch.nn.functional import one_hot, softplus
 
+from physgen.models._gan_networks import Discriminator, Generator
 from physgen.models.base import GenerativeModel
 from physgen.models.nets import (NoiseFieldGenerator, WarmupEMA, conv_decoder, conv_encoder,
                                  mlp, reinitialize)
-from physgen.training.callbacks import Callback
+from physgen.training.callbacks import DiscriminatorEquilibrium
+
+__all__ = ["GAN", "DiscriminatorEquilibrium"]
 
 LOSSES = ("non-saturating", "minimax", "wasserstein-gp")
 NOISES = ("normal", "uniform")
@@ -93,53 +96,6 @@ DISCRIMINATOR_ARCHITECTURES = ("mlp", "conv", "mlp+conv")
 RELAXATIONS = ("tanh", "straight-through", "stochastic")
 LOG2 = math.log(2.0)
 _SAMPLE_CHUNK = 4096   # rows per generator forward pass in sample()
-
-
-class _Generator(nn.Module):
-    """(z, label) -> flat sample ``(batch, n_features)``."""
-
-    def __init__(self, body: nn.Module):
-        super().__init__()
-        self.body = body
-
-    def forward(self, z, label=None):
-        out = self.body(z if label is None else torch.cat([z, label], 1))
-        return out.reshape(len(z), -1)
-
-
-class _Discriminator(nn.Module):
-    """(flat sample, label) -> one logit (or critic value) per pack of rows, shape
-    ``(batch // pack,)``.
-
-    ``pack`` consecutive rows are judged together (PacGAN, Lin et al. 2018): their values
-    (and labels) are concatenated for the MLP and stacked as channels for the conv net.
-    ``body`` takes the flat pack joined with its labels (``lattice`` None) or the L×L
-    configurations with the labels as constant extra channels (``lattice`` = (L, L)); an
-    optional second, ``flat`` branch takes the flat pack and labels, and its logit is added.
-    """
-
-    def __init__(self, body: nn.Module, lattice=None, flat: nn.Module | None = None,
-                 pack: int = 1):
-        super().__init__()
-        self.body = body
-        self.lattice = lattice
-        self.flat = flat
-        self.pack = pack
-
-    def forward(self, x, label=None):
-        n = len(x) // self.pack
-        x = x.reshape(n, -1)
-        label = None if label is None else label.reshape(n, -1)
-        joined = x if label is None else torch.cat([x, label], 1)
-        if self.lattice is None:
-            return self.body(joined).reshape(n)
-        h = x.reshape(n, self.pack, *self.lattice)
-        if label is not None:
-            h = torch.cat([h, label[:, :, None, None].expand(-1, -1, *self.lattice)], 1)
-        out = self.body(h).reshape(n)
-        if self.flat is None:
-            return out
-        return out + self.flat(joined).reshape(n)
 
 
 def _positive_int(name, value):
@@ -436,13 +392,13 @@ class GAN(GenerativeModel):
                        tuple(self.discriminator_hidden),
                        dropout=self.dropout)
         if d_architecture == "mlp":
-            discriminator = _Discriminator(flat, pack=self.pack)
+            discriminator = Discriminator(flat, pack=self.pack)
         else:
             lattice = self._lattice()
             conv = conv_encoder(lattice[0], 1, in_channels=self.pack * (1 + self.label_dim_),
                                 channels=tuple(self.discriminator_channels))
-            discriminator = _Discriminator(conv, lattice, flat, self.pack)
-        self.module_ = nn.ModuleDict({"generator": _Generator(g_body),
+            discriminator = Discriminator(conv, lattice, flat, self.pack)
+        self.module_ = nn.ModuleDict({"generator": Generator(g_body),
                                       "discriminator": discriminator})
         reinitialize(self.module_, generator)
         if self.ema_decay is not None:
@@ -786,29 +742,3 @@ class GAN(GenerativeModel):
         fake = self._discretize(G(z, label), generator)
         grads = torch.autograd.grad(self._generator_loss(D(fake, label), loss), params)
         return float(torch.sqrt(sum(g.square().sum() for g in grads)))
-
-
-class DiscriminatorEquilibrium(Callback):
-    """Stop when D stays near 1/2: ``|d_real - 1/2| <= tolerance`` and
-    ``|d_fake - 1/2| <= tolerance`` in each of the last ``patience`` epochs.
-
-    At the equilibrium of the game p_g = p_r and D* = 1/2 everywhere, so a discriminator
-    that can no longer tell the two apart is a natural end of training. Stateless (it
-    re-reads the history), so it behaves the same after a resume.
-    """
-
-    def __init__(self, tolerance: float = 0.05, patience: int = 5):
-        if not 0 < tolerance < 0.5:
-            raise ValueError(f"tolerance must be in (0, 0.5), got {tolerance!r}")
-        _positive_int("patience", patience)
-        self.tolerance, self.patience = tolerance, patience
-        self.stopped_epoch = None
-
-    def on_epoch_end(self, trainer) -> None:
-        recent = trainer.history[-self.patience:]
-        if len(recent) < self.patience:
-            return
-        if all(abs(r["d_real"] - 0.5) <= self.tolerance and abs(r["d_fake"] - 0.5)
-               <= self.tolerance for r in recent):
-            trainer.stop = True
-            self.stopped_epoch = trainer.epoch

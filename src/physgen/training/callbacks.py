@@ -98,3 +98,30 @@ class SampleSnapshot(Callback):
             # sample() draws from its own seeded generator: training randomness is untouched
             self.samples.append((trainer.epoch, trainer.model.sample(self.n_samples,
                                                                      seed=self.seed)))
+
+
+class DiscriminatorEquilibrium(Callback):
+    """Stop when D stays near 1/2: ``|d_real - 1/2| <= tolerance`` and
+    ``|d_fake - 1/2| <= tolerance`` in each of the last ``patience`` epochs.
+
+    At the equilibrium of the game p_g = p_r and D* = 1/2 everywhere, so a discriminator
+    that can no longer tell the two apart is a natural end of training. Stateless (it
+    re-reads the history), so it behaves the same after a resume.
+    """
+
+    def __init__(self, tolerance: float = 0.05, patience: int = 5):
+        if not 0 < tolerance < 0.5:
+            raise ValueError(f"tolerance must be in (0, 0.5), got {tolerance!r}")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"patience must be a positive integer, got {patience!r}")
+        self.tolerance, self.patience = tolerance, patience
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, trainer) -> None:
+        recent = trainer.history[-self.patience:]
+        if len(recent) < self.patience:
+            return
+        if all(abs(r["d_real"] - 0.5) <= self.tolerance and abs(r["d_fake"] - 0.5)
+               <= self.tolerance for r in recent):
+            trainer.stop = True
+            self.stopped_epoch = trainer.epoch
