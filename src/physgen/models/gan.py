@@ -144,8 +144,9 @@ class GAN(GenerativeModel):
         stacked as channels for the conv net) and gives one logit per pack. The optimal
         packed discriminator compares the product distributions p_r^pack and p_g^pack, whose
         divergence grows with ``pack``, so that a difference in a broad per-sample statistic
-        (e.g. |m| of a disordered lattice) is easier to see; the JS estimate and D(x) values
-        in ``history_`` are per pack. A batch that is not a multiple of ``pack`` (an epoch's
+        (e.g. |m| of a disordered lattice) is easier to see; the JS estimate, the D(x)
+        values and the gradient penalties (the input gradient of a pack's logit) are per
+        pack. A batch that is not a multiple of ``pack`` (an epoch's
         last) is filled up cyclically with its own rows. 1 (default): samples one by one.
     n_critic : int, optional
         Discriminator steps per generator step (default 5 for ``"wasserstein-gp"``, else 1).
@@ -468,11 +469,14 @@ class GAN(GenerativeModel):
 
     def _gradient_penalty(self, real, fake, label):
         net = self.module_["discriminator"]
-        eps = torch.rand((len(real), 1), generator=self.generator_, device=real.device)
+        # one interpolation weight per pack: the critic's input is the whole pack
+        eps = torch.rand((len(real) // self.pack, 1), generator=self.generator_,
+                         device=real.device).repeat_interleave(self.pack, 0)
         mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
         grad, = torch.autograd.grad(net(mixed, label).sum(), mixed, create_graph=True)
+        squared = grad.reshape(len(real) // self.pack, -1).square().sum(1)
         # the small constant keeps the gradient of the norm finite at a zero gradient
-        return ((grad.square().sum(1) + 1e-12).sqrt() - 1).square().mean()
+        return ((squared + 1e-12).sqrt() - 1).square().mean()
 
     def _whole_packs(self, x, y=None):
         """Rows (and labels) repeated cyclically up to a multiple of ``pack`` (only a
@@ -525,7 +529,7 @@ class GAN(GenerativeModel):
             if r1:
                 # the real rows' logits depend on the real rows only (no layer mixes rows)
                 grad, = torch.autograd.grad(real_logits.sum(), rows, create_graph=True)
-                penalty = grad[:n].square().sum(1).mean()
+                penalty = grad[:n].reshape(n // self.pack, -1).square().sum(1).mean()
                 d_loss = d_loss + 0.5 * self.r1_penalty * penalty
                 logs["r1_penalty"] = penalty.detach()
         optimizer = self.optimizers_["discriminator"]
@@ -598,34 +602,14 @@ class GAN(GenerativeModel):
             return self._discretize(out, generator)   # spins drawn as in training
         return out
 
-    def _rejection_sample(self, n: int, y, generator, max_proposals: int = 1000):
-        """Discriminator rejection sampling (Azadi et al. 2019), unconditional models.
+    def _rejection_sample(self, n: int, y, generator):
+        """Discriminator rejection sampling (Azadi et al. 2019), unconditional models: for
+        the optimal discriminator, exp(logit) = D / (1 - D) = p_r / p_g."""
+        from physgen.samplers.rejection import density_ratio_rejection
 
-        For the optimal discriminator, D / (1 - D) = exp(logit) = p_r / p_g, so accepting a
-        generated x with probability exp(logit(x) - M), M >= max logit, turns draws from
-        p_g into draws from p_r. M is the largest logit among the first chunk of proposals
-        and is raised whenever a larger one appears (a slight overweighting of the rare
-        points above the running maximum, as in the paper).
-        """
-        D = self.module_["discriminator"]
-        kept, n_kept, n_proposed, bound = [], 0, 0, -math.inf
-        chunk = max(256, min(2 * n, _SAMPLE_CHUNK))
-        while n_kept < n:
-            if n_proposed >= max_proposals * n:
-                raise RuntimeError(f"rejection sampling accepted {n_kept} of {n_proposed} "
-                                   f"proposals; the discriminator rejects nearly every "
-                                   f"generated sample (train longer, or sample without it)")
-            fake = self._sample(chunk, None, generator)
-            with torch.no_grad():
-                logits = D(fake).double()
-            bound = max(bound, float(logits.max()))
-            u = torch.rand(chunk, generator=generator, device=self.device_,
-                           dtype=torch.float64)
-            accepted = fake[u < torch.exp(logits - bound)]
-            kept.append(accepted)
-            n_kept += len(accepted)
-            n_proposed += chunk
-        return torch.cat(kept)[:n]
+        return density_ratio_rejection(lambda m: self._sample(m, None, generator),
+                                       self.module_["discriminator"], n, generator,
+                                       chunk=max(256, min(2 * n, _SAMPLE_CHUNK)))
 
     def sample(self, n_samples: int, y=None, seed=None, *, rejection: bool = False):
         """Draw ``n_samples`` samples, shape ``(n_samples, *event_shape_)``, in the fitted
