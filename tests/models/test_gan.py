@@ -123,15 +123,15 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic(points):
     ({"n_critic": 0}, "n_critic must be a positive integer"),
     ({"generator_hidden": (8, -1)}, "generator_hidden must be a sequence"),
     ({"discriminator_channels": ()}, "discriminator_channels must be a sequence"),
-    ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\)"),
+    ({"label_smoothing": 1.0}, r"label_smoothing must be a number in \[0, 1\)"),
     ({"loss": "wasserstein-gp", "label_smoothing": 0.1}, "cross-entropy losses"),
     ({"gradient_penalty": -1.0}, "gradient_penalty must be"),
     ({"conditional": "yes"}, "conditional must be True or False"),
     ({"betas": (0.5,)}, "betas must be two numbers"),
     ({"optimizer": "sgd", "betas": (0.5, 0.9)}, "betas apply to optimizer"),
-    ({"stop_tolerance": 0.7}, r"stop_tolerance must be in \(0, 0.5\)"),
+    ({"stop_tolerance": 0.7}, r"stop_tolerance must be a number in \(0, 0.5\)"),
     ({"loss": "wasserstein-gp", "stop_tolerance": 0.1}, "unbounded WGAN-GP critic"),
-    ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+    ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
     ({"relaxation": "gumbel"}, "relaxation must be one of"),
     ({"ema_decay": 1.0}, r"ema_decay must be a number in \[0, 1\)"),
     ({"r1_penalty": -1.0}, "r1_penalty must be a number >= 0"),
@@ -139,6 +139,9 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic(points):
     ({"pack": 0}, "pack must be a positive integer"),
     ({"lookahead_steps": 0}, "lookahead_steps must be a positive integer"),
     ({"lookahead_alpha": 0.0}, r"lookahead_alpha must be a number in \(0, 1\]"),
+    ({"lookahead_alpha": float("nan")}, r"lookahead_alpha must be a number in \(0, 1\]"),
+    ({"r1_penalty": True}, "r1_penalty must be a number >= 0"),
+    ({"snapshot_epochs": 0}, "snapshot_epochs must be a positive integer or None"),
 ])
 def test_bad_settings_are_named(points, settings, message):
     with pytest.raises(ValueError, match=message):
@@ -338,6 +341,39 @@ def test_generator_ema_is_sampled_saved_and_resumed(points, tmp_path):
     tiny(ema_decay=0.9, epochs=2).fit(points, checkpoint_dir=tmp_path / "ckpt")
     resumed = tiny(ema_decay=0.9, epochs=4).fit(points, checkpoint_dir=tmp_path / "ckpt",
                                                resume=True)
+    np.testing.assert_array_equal(resumed.sample(10, seed=0), whole.sample(10, seed=0))
+
+
+def test_samples_come_from_the_mixture_of_the_last_epochs_generators(points, tmp_path):
+    weights = []
+
+    class Record(pg.training.callbacks.Callback):
+        def on_epoch_end(self, trainer):
+            weights.append([p.clone() for p in trainer.model._trained_generator().parameters()])
+
+    model = tiny(snapshot_epochs=3, epochs=5, ema_decay=0.9).fit(points, callbacks=[Record()])
+    snapshots = model.module_["generator_snapshots"]
+    assert int(snapshots.n_taken) == 5 and snapshots.n_held == 3
+    # the ring buffer holds the ends of epochs 4, 5 and 3 (slots 5 % 3, 4 % 3, 3 % 3) ...
+    for slot, epoch in zip(snapshots.snapshots, (4, 5, 3)):
+        for p, q in zip(slot.parameters(), weights[epoch - 1]):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
+    # ... and row i of a batch comes from slot i mod 3
+    z = model._noise(7, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        mixed = snapshots(z)
+        for i in range(7):
+            torch.testing.assert_close(mixed[i], snapshots.snapshots[i % 3](z[i:i + 1])[0])
+        one = model.sample_relaxed(7, seed=0).reshape(7, -1)
+        torch.testing.assert_close(torch.as_tensor(one),
+                                   snapshots(model._noise(7, pg.random.torch_generator(0))))
+    before = model.sample(9, seed=0)
+    model.save(tmp_path / "run")
+    np.testing.assert_array_equal(pg.load(tmp_path / "run").sample(9, seed=0), before)
+    whole = tiny(snapshot_epochs=3, epochs=5).fit(points)
+    tiny(snapshot_epochs=3, epochs=2).fit(points, checkpoint_dir=tmp_path / "ckpt")
+    resumed = tiny(snapshot_epochs=3, epochs=5).fit(points, checkpoint_dir=tmp_path / "ckpt",
+                                                    resume=True)
     np.testing.assert_array_equal(resumed.sample(10, seed=0), whole.sample(10, seed=0))
 
 

@@ -1,7 +1,10 @@
 """The GAN's two networks around their bodies: the label joined to the input, packs of
-samples judged together, and the logits of two discriminator branches added."""
+samples judged together, and the logits of two discriminator branches added; and the
+mixture of a generator's snapshots that samples can be drawn from."""
 
 from __future__ import annotations
+
+import copy
 
 import torch
 from torch import nn
@@ -52,3 +55,41 @@ class Discriminator(nn.Module):
         if self.flat is None:
             return out
         return out + self.flat(joined).reshape(n)
+
+
+class GeneratorSnapshots(nn.Module):
+    """Copies of a generator's weights at the end of its last ``k`` epochs (a ring buffer),
+    and their equal mixture as a generator: row i of a batch comes from snapshot i mod m,
+    with m the number taken so far (at most ``k``).
+
+    Saved and loaded with the rest of a model's weights (keys ``snapshots.*`` and
+    ``n_taken``).
+    """
+
+    def __init__(self, network: nn.Module, k: int):
+        super().__init__()
+        self.snapshots = nn.ModuleList(copy.deepcopy(network) for _ in range(k))
+        self.requires_grad_(False)
+        self.register_buffer("n_taken", torch.zeros((), dtype=torch.int64))
+
+    @property
+    def n_held(self) -> int:
+        return min(int(self.n_taken), len(self.snapshots))
+
+    @torch.no_grad()
+    def take(self, network: nn.Module) -> None:
+        """Copy ``network``'s weights over the oldest snapshot."""
+        slot = self.snapshots[int(self.n_taken) % len(self.snapshots)]
+        slot.load_state_dict(network.state_dict())
+        self.n_taken += 1
+
+    def forward(self, z, label=None):
+        m = self.n_held
+        if m == 0:
+            raise RuntimeError("no generator snapshot has been taken yet")
+        parts = [self.snapshots[j](z[j::m], None if label is None else label[j::m])
+                 for j in range(min(m, len(z)))]
+        out = parts[0].new_empty((len(z), parts[0].shape[1]))
+        for j, part in enumerate(parts):
+            out[j::m] = part
+        return out

@@ -217,6 +217,24 @@ class GenerativeModel:
                 raise ValueError(f"{name} must be a positive integer"
                                  f"{' or None' if allow_none else ''}, got {value!r}")
 
+    def _require_number(self, name: str, low, high=None, *, low_open: bool = False,
+                        high_open: bool = True, allow_none: bool = False) -> None:
+        """ValueError unless the named setting is a real number (not a bool, not NaN) from
+        ``low`` to ``high`` (None: unbounded), the interval open or closed at either end."""
+        value = getattr(self, name)
+        if value is None and allow_none:
+            return
+        if high is None:
+            where = f"{'>' if low_open else '>='} {low}"
+        else:
+            where = f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                             np.floating)) \
+                or not (value > low if low_open else value >= low) \
+                or not (high is None or (value < high if high_open else value <= high)):
+            raise ValueError(f"{name} must be a number {where}"
+                             f"{' or None' if allow_none else ''}, got {value!r}")
+
     def _require_choice(self, name: str, choices) -> None:
         """ValueError unless the named setting is one of ``choices``."""
         if getattr(self, name) not in choices:

@@ -81,7 +81,7 @@ import torch
 from torch import nn
 from torch.nn.functional import one_hot, softplus
 
-from physgen.models._gan_networks import Discriminator, Generator
+from physgen.models._gan_networks import Discriminator, Generator, GeneratorSnapshots
 from physgen.models.base import GenerativeModel
 from physgen.models.nets import (NoiseFieldGenerator, WarmupEMA, conv_decoder, conv_encoder,
                                  mlp, reinitialize)
@@ -177,6 +177,13 @@ class GAN(GenerativeModel):
         equilibrium of the game. (Measured here: no gain on the 8-Gaussian ring, 68 % within
         3σ after 200 epochs with or without it.) ``None`` (default): sample from the
         trained generator.
+    snapshot_epochs : int, optional
+        Sample from an equal mixture of the generator (its EMA with ``ema_decay``) at the
+        end of each of the last ``snapshot_epochs`` epochs: sample i comes from snapshot
+        i mod k. Where the iterates circle the equilibrium, the mixture of their
+        distributions averages the swing, which an average of their weights need not do
+        (measured at T = 3.0: the EMA's |m| was 4 - 13 % low, its iterates' mean right).
+        ``None`` (default): the last generator only.
     lookahead_steps : int, optional
         Lookahead-minmax (Chavdarova et al. 2021; Zhang et al. 2019 for one player): after
         every ``lookahead_steps`` training steps, the weights of both networks move back to
@@ -197,7 +204,8 @@ class GAN(GenerativeModel):
     Attributes
     ----------
     module_ : nn.ModuleDict with ``"generator"`` and ``"discriminator"`` (and
-        ``"generator_ema"``, a :class:`~physgen.models.nets.WarmupEMA`, with ``ema_decay``)
+        ``"generator_ema"``, a :class:`~physgen.models.nets.WarmupEMA`, with ``ema_decay``;
+        ``"generator_snapshots"``, a ``GeneratorSnapshots``, with ``snapshot_epochs``)
     history_ : list of dict
         Per epoch: ``d_loss, g_loss, d_real, d_fake, js_estimate`` (and
         ``wasserstein_estimate, gradient_penalty`` for WGAN-GP), ``lr``, ``time``.
@@ -221,7 +229,8 @@ class GAN(GenerativeModel):
                  label_smoothing=0.0,
                  r1_penalty=0.0,
                  gradient_penalty=10.0, conditional=False, betas=None, dropout=0.0,
-                 relaxation="tanh", ema_decay=None, lookahead_steps=None,
+                 relaxation="tanh", ema_decay=None, snapshot_epochs=None,
+                 lookahead_steps=None,
                  lookahead_alpha=0.5, stop_tolerance=None, stop_patience=5,
                  epochs=50,
                  batch_size=64,
@@ -243,27 +252,18 @@ class GAN(GenerativeModel):
 
     def _check_settings(self) -> None:
         super()._check_settings()
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        if self.noise not in NOISES:
-            raise ValueError(f"noise must be one of {', '.join(NOISES)}, got {self.noise!r}")
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got "
-                             f"{self.architecture!r}")
-        if self.discriminator_architecture is not None and \
-                self.discriminator_architecture not in DISCRIMINATOR_ARCHITECTURES:
-            raise ValueError(f"discriminator_architecture must be one of "
-                             f"{', '.join(DISCRIMINATOR_ARCHITECTURES)}, got "
-                             f"{self.discriminator_architecture!r}")
+        for name, choices in (("loss", LOSSES), ("noise", NOISES),
+                              ("architecture", ARCHITECTURES), ("relaxation", RELAXATIONS)):
+            self._require_choice(name, choices)
+        if self.discriminator_architecture is not None:
+            self._require_choice("discriminator_architecture", DISCRIMINATOR_ARCHITECTURES)
         if isinstance(self.noise_channels, bool) or not isinstance(
                 self.noise_channels, (int, np.integer)) or self.noise_channels < 0:
             raise ValueError(f"noise_channels must be an integer >= 0, got "
                              f"{self.noise_channels!r}")
-        _positive_int("latent_dim", self.latent_dim)
-        _positive_int("pack", self.pack)
-        _positive_int("stop_patience", self.stop_patience)
-        if self.n_critic is not None:
-            _positive_int("n_critic", self.n_critic)
+        self._require_positive_int("latent_dim", "pack", "stop_patience")
+        self._require_positive_int("n_critic", "lookahead_steps", "snapshot_epochs",
+                                   allow_none=True)
         _widths("generator_hidden", self.generator_hidden)
         _widths("discriminator_hidden", self.discriminator_hidden)
         if self.generator_channels is not None:
@@ -271,37 +271,18 @@ class GAN(GenerativeModel):
         _widths("discriminator_channels", self.discriminator_channels, allow_empty=False)
         if not isinstance(self.conditional, bool):
             raise ValueError(f"conditional must be True or False, got {self.conditional!r}")
-        if not isinstance(self.label_smoothing, (int, float)) or \
-                not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
-        if isinstance(self.r1_penalty, bool) or not isinstance(self.r1_penalty, (int, float)) \
-                or not self.r1_penalty >= 0:
-            raise ValueError(f"r1_penalty must be a number >= 0, got {self.r1_penalty!r}")
+        self._require_number("label_smoothing", 0, 1)
+        self._require_number("r1_penalty", 0)
+        self._require_number("gradient_penalty", 0)
+        self._require_number("dropout", 0, 1)
+        self._require_number("ema_decay", 0, 1, allow_none=True)
+        self._require_number("lookahead_alpha", 0, 1, low_open=True, high_open=False)
         if self._wasserstein and self.r1_penalty:
             raise ValueError("r1_penalty applies to the cross-entropy losses; "
                              "loss='wasserstein-gp' has its own gradient_penalty")
         if self._wasserstein and self.label_smoothing:
             raise ValueError("label_smoothing applies to the cross-entropy losses, not to "
                              "loss='wasserstein-gp'")
-        if not isinstance(self.gradient_penalty, (int, float)) or self.gradient_penalty < 0:
-            raise ValueError(f"gradient_penalty must be a number >= 0, got "
-                             f"{self.gradient_penalty!r}")
-        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if self.ema_decay is not None and not (
-                isinstance(self.ema_decay, (int, float)) and not isinstance(self.ema_decay, bool)
-                and 0 <= self.ema_decay < 1):
-            raise ValueError(f"ema_decay must be a number in [0, 1) or None, got "
-                             f"{self.ema_decay!r}")
-        if self.lookahead_steps is not None:
-            _positive_int("lookahead_steps", self.lookahead_steps)
-        if isinstance(self.lookahead_alpha, bool) or not isinstance(
-                self.lookahead_alpha, (int, float)) or not 0 < self.lookahead_alpha <= 1:
-            raise ValueError(f"lookahead_alpha must be a number in (0, 1], got "
-                             f"{self.lookahead_alpha!r}")
-        if self.relaxation not in RELAXATIONS:
-            raise ValueError(f"relaxation must be one of {', '.join(RELAXATIONS)}, got "
-                             f"{self.relaxation!r}")
         if self.betas is not None:
             if self.optimizer not in ("adam", "adamw"):
                 raise ValueError(f"betas apply to optimizer 'adam' or 'adamw', not "
@@ -315,10 +296,7 @@ class GAN(GenerativeModel):
                 raise ValueError("stop_tolerance watches D(x) -> 1/2, which has no meaning "
                                  "for the unbounded WGAN-GP critic; use it with the "
                                  "cross-entropy losses")
-            if not isinstance(self.stop_tolerance, (int, float)) or \
-                    not 0 < self.stop_tolerance < 0.5:
-                raise ValueError(f"stop_tolerance must be in (0, 0.5), got "
-                                 f"{self.stop_tolerance!r}")
+            self._require_number("stop_tolerance", 0, 0.5, low_open=True)
 
     # --- labels --------------------------------------------------------------------------
 
@@ -406,6 +384,9 @@ class GAN(GenerativeModel):
             # after the redraw: the average starts from the generator's initial weights
             self.module_["generator_ema"] = WarmupEMA(self.module_["generator"],
                                                       self.ema_decay)
+        if self.snapshot_epochs is not None:
+            self.module_["generator_snapshots"] = GeneratorSnapshots(
+                self._trained_generator(), self.snapshot_epochs)
 
     def _configure_optimizers(self) -> dict:
         options = {}
@@ -566,6 +547,8 @@ class GAN(GenerativeModel):
         mean_bce = float(self._bce_sum / self._bce_count.clamp(min=1))
         self._bce_sum.zero_()
         self._bce_count.zero_()
+        if self.snapshot_epochs is not None:
+            self.module_["generator_snapshots"].take(self._trained_generator())
         return {"js_estimate": min(max(LOG2 - mean_bce / 2, 0.0), LOG2)}
 
     def _get_training_state(self) -> dict:
@@ -579,11 +562,18 @@ class GAN(GenerativeModel):
         for i, slow in enumerate(self._slow):
             slow.copy_(tensors[f"lookahead_slow.{i}"])
 
-    def _sampling_generator(self) -> nn.Module:
-        """The network samples come from: the EMA of the generator if kept, else itself."""
+    def _trained_generator(self) -> nn.Module:
+        """The EMA of the generator if kept, else the generator itself."""
         if self.ema_decay is not None:
             return self.module_["generator_ema"].module
         return self.module_["generator"]
+
+    def _sampling_generator(self) -> nn.Module:
+        """The network samples come from: the mixture of snapshots once one is taken, else
+        the trained generator."""
+        snapshots = self.module_["generator_snapshots"] if self.snapshot_epochs else None
+        return snapshots if snapshots is not None and snapshots.n_held else \
+            self._trained_generator()
 
     def _relaxed(self, n: int, y, generator) -> torch.Tensor:
         """Generator output for ``n`` fresh latent draws, ``(n, n_features)``."""
