@@ -22,6 +22,18 @@ def tiny(**settings):
     return GAN(**{**base, **settings})
 
 
+def assert_resumes_bit_identically(points, directory, **settings):
+    """4 epochs in one go and 2 + 2 resumed from a checkpoint: the same history (but for
+    the times) and the same samples; returns the model fitted in one go."""
+    whole = tiny(epochs=4, **settings).fit(points)
+    tiny(epochs=2, **settings).fit(points, checkpoint_dir=directory)
+    resumed = tiny(epochs=4, **settings).fit(points, checkpoint_dir=directory, resume=True)
+    strip = [{k: v for k, v in r.items() if k != "time"} for r in whole.history_]
+    assert [{k: v for k, v in r.items() if k != "time"} for r in resumed.history_] == strip
+    np.testing.assert_array_equal(resumed.sample(10, seed=0), whole.sample(10, seed=0))
+    return whole
+
+
 @pytest.fixture(scope="module")
 def spins():
     from physgen.ising import exact
@@ -264,23 +276,14 @@ def test_continuous_conditional_conv(spins, tmp_path):
 
 @pytest.mark.parametrize("loss", ["non-saturating", "wasserstein-gp"])
 def test_resume_is_bit_identical(points, tmp_path, loss):
-    whole = tiny(loss=loss, epochs=4).fit(points)
-    tiny(loss=loss, epochs=2).fit(points, checkpoint_dir=tmp_path)
-    resumed = tiny(loss=loss, epochs=4).fit(points, checkpoint_dir=tmp_path, resume=True)
-    strip = [{k: v for k, v in r.items() if k != "time"} for r in whole.history_]
-    assert [{k: v for k, v in r.items() if k != "time"} for r in resumed.history_] == strip
-    np.testing.assert_array_equal(resumed.sample(10, seed=0), whole.sample(10, seed=0))
+    assert_resumes_bit_identically(points, tmp_path, loss=loss)
 
 
 def test_lookahead_resumes_bit_identically(points, tmp_path):
     # 96 points in batches of 16: 6 steps per epoch, a pull-back after every 4th step, so
     # the checkpoint after epoch 2 (step 12) falls between pull-backs of different phase
-    settings = dict(lookahead_steps=4, lookahead_alpha=0.3)
-    whole = tiny(epochs=4, **settings).fit(points)
-    tiny(epochs=2, **settings).fit(points, checkpoint_dir=tmp_path / "run")
-    resumed = tiny(epochs=4, **settings).fit(points, checkpoint_dir=tmp_path / "run",
-                                             resume=True)
-    np.testing.assert_array_equal(resumed.sample(10, seed=0), whole.sample(10, seed=0))
+    whole = assert_resumes_bit_identically(points, tmp_path, lookahead_steps=4,
+                                           lookahead_alpha=0.3)
     assert not np.array_equal(tiny(epochs=4).fit(points).sample(10, seed=0),
                               whole.sample(10, seed=0))
 
@@ -337,11 +340,7 @@ def test_generator_ema_is_sampled_saved_and_resumed(points, tmp_path):
     np.testing.assert_array_equal(model.sample(8, seed=0), before)
     model.save(tmp_path / "run")
     np.testing.assert_array_equal(pg.load(tmp_path / "run").sample(8, seed=0), before)
-    whole = tiny(ema_decay=0.9, epochs=4).fit(points)
-    tiny(ema_decay=0.9, epochs=2).fit(points, checkpoint_dir=tmp_path / "ckpt")
-    resumed = tiny(ema_decay=0.9, epochs=4).fit(points, checkpoint_dir=tmp_path / "ckpt",
-                                               resume=True)
-    np.testing.assert_array_equal(resumed.sample(10, seed=0), whole.sample(10, seed=0))
+    assert_resumes_bit_identically(points, tmp_path / "ckpt", ema_decay=0.9)
 
 
 def test_samples_come_from_the_mixture_of_the_last_epochs_generators(points, tmp_path):
@@ -370,11 +369,8 @@ def test_samples_come_from_the_mixture_of_the_last_epochs_generators(points, tmp
     before = model.sample(9, seed=0)
     model.save(tmp_path / "run")
     np.testing.assert_array_equal(pg.load(tmp_path / "run").sample(9, seed=0), before)
-    whole = tiny(snapshot_epochs=3, epochs=5).fit(points)
-    tiny(snapshot_epochs=3, epochs=2).fit(points, checkpoint_dir=tmp_path / "ckpt")
-    resumed = tiny(snapshot_epochs=3, epochs=5).fit(points, checkpoint_dir=tmp_path / "ckpt",
-                                                    resume=True)
-    np.testing.assert_array_equal(resumed.sample(10, seed=0), whole.sample(10, seed=0))
+    # the checkpoint after epoch 2 holds 2 of the 3 snapshots; the buffer wraps after it
+    assert_resumes_bit_identically(points, tmp_path / "ckpt", snapshot_epochs=3)
 
 
 def test_skipped_steps_leave_the_js_sums_alone(points):
