@@ -86,12 +86,11 @@ def test_ring_non_saturating_covers_all_modes():
 def test_ring_wasserstein_gp_covers_all_modes():
     """WGAN-GP on the ring, 8000 points, 375 000 critic steps (75 000 generator steps).
 
-    Measured (seed 0, samples seed 1) in a scratch run of the same fit, which drew samples
-    every 250 epochs without touching the training state: all 8 modes covered and 91.7 %
-    within 3σ (the rest: 6 % farther than 0.2 from every mode, on bridges). Not re-run as
-    this test yet: about 55 min of CPU on one thread. The fraction grows with the length of
-    the run, as for the non-saturating GAN: 53.6 % after 200 epochs, 89.0 % after 2000; in
-    the 3000-epoch run 60 % after 1000, 73.5 % after 1500, 84 % after 2250, 90.5 % after
+    Measured (seed 0, samples seed 1; this test, and the same in a scratch run of the fit):
+    all 8 modes covered and 91.7 % within 3σ (the rest: 6 % farther than 0.2 from every
+    mode, on bridges). About 54 min of CPU on one thread. The fraction grows with the
+    length of the run, as for the non-saturating GAN: 53.6 % after 200 epochs, 89.0 % after
+    2000; in the scratch 3000-epoch run 60 % after 1000, 73.5 % after 1500, 84 % after 2250, 90.5 % after
     2500 (its modes dropped to 5 of 8 around epoch 500 and came back by epoch 1000). With
     λ = 10 and betas (0, 0.9), or n_critic = 2, the fits had not found the modes at all
     after 6 000 - 12 000 steps. Also tried: a generator EMA (decay 0.999: 52.7 % after 200
