@@ -179,8 +179,8 @@ class GAN(GenerativeModel):
         trained generator.
     snapshot_epochs : int, optional
         Sample from an equal mixture of the generator (its EMA with ``ema_decay``) at the
-        end of each of the last ``snapshot_epochs`` epochs: sample i comes from snapshot
-        i mod k. Where the iterates circle the equilibrium, the mixture of their
+        end of each of the last ``snapshot_epochs`` epochs (fewer until that many have
+        ended): sample i comes from snapshot i mod k. Where the iterates circle the equilibrium, the mixture of their
         distributions averages the swing, which an average of their weights need not do
         (measured at T = 3.0: the EMA's |m| was 4 - 13 % low, its iterates' mean right).
         ``None`` (default): the last generator only.
